@@ -11,8 +11,7 @@ startup=()
 if [ -n "${BAZEL_OUTPUT_BASE:-}" ]; then
   startup=(--output_base="$BAZEL_OUTPUT_BASE")
 fi
-# shellcheck disable=SC2086
-flags=(${BAZEL_FLAGS:-})
+read -r -a flags <<<"${BAZEL_FLAGS:-}"
 
 if [ ! -d test/peers/node_modules/@grpc/grpc-js-xds/deps/envoy-api ]; then
   echo "FAIL setup: test/peers/node_modules is missing (run install-deps.sh)"
