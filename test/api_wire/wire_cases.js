@@ -161,6 +161,14 @@ module.exports = ({ pack, sock, ads, enumValue }) => {
       lds_config: ads,
     },
     cluster_manager: { local_cluster_name: 'backend' },
+    stats_config: {
+      stats_tags: [{ tag_name: 'cluster_name', regex: '^cluster\\.((.+?)\\.)' }],
+      stats_matcher: { inclusion_list: { patterns: [{ prefix: 'cluster.' }, { suffix: 'rq_total' }] } },
+    },
+    stats_flush_interval: { seconds: 5 },
+    layered_runtime: {
+      layers: [{ name: 'static', static_layer: { fields: { 'overload.global_downstream_max_connections': { number_value: 2147483647 } } } }],
+    },
   };
 
   const routeConfiguration = {
@@ -255,6 +263,10 @@ module.exports = ({ pack, sock, ads, enumValue }) => {
       },
     ],
     upgrade_configs: [{ upgrade_type: 'websocket' }],
+    tracing: {
+      random_sampling: { value: 1.5 },
+      custom_tags: [{ tag: 'mesh', literal: { value: 'ringside' } }, { tag: 'ua', request_header: { name: 'user-agent' } }],
+    },
     normalize_path: { value: true },
     merge_slashes: true,
     path_with_escaped_slashes_action: 'UNESCAPE_AND_REDIRECT',
