@@ -39,9 +39,10 @@ extern const double rs_stats_histogram_bounds[RS_STATS_HISTOGRAM_BUCKETS];
 
 struct rs_stats_store;
 
-/* One chunk of one shard. `used` is written by gauges only: a gauge that went up and back to zero
- * still counts as used (as Envoy's), which its value alone cannot tell. Counters are "used" when
- * non-zero, so their fast path stays a single load and store. */
+/* One chunk of one shard. `used` is 1 once a gauge was written: a gauge that went up and back to
+ * zero still counts as used (as Envoy's), which its value alone cannot tell. Counters are "used"
+ * when non-zero, so their fast path stays a single load and store. For a histogram, `used` is 2
+ * and the slot holds a pointer to the shard's cells for it. */
 struct rs_stats_chunk {
     _Atomic(uint64_t) slots[RS_STATS_CHUNK_SIZE];
     _Atomic(uint8_t) used[RS_STATS_CHUNK_SIZE];
@@ -137,7 +138,8 @@ struct rs_stats_histogram_summary {
     uint64_t count;
     uint64_t sum;
     uint64_t min, max; /* of recorded values; 0 when count is 0 */
-    /* cumulative: bucket_counts[i] = values <= rs_stats_histogram_bounds[i]; count - last = above */
+    /* cumulative: bucket_counts[i] = values <= rs_stats_histogram_bounds[i]; count - last = above
+     */
     uint64_t bucket_counts[RS_STATS_HISTOGRAM_BUCKETS];
 };
 /* All values recorded since the histogram was registered. */

@@ -1,0 +1,96 @@
+/* Selects and snapshots the stats a rendering shows: one pass under the store's lock for names,
+ * then the filter and the values without it. */
+#include <regex.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+#include <math.h>
+
+#include "proxy/core/strbuf.h"
+#include "proxy/stats/render_internal.h"
+#include "proxy/stats/store_internal.h"
+
+const double rs_stats_quantiles_[RS_STATS_QUANTILES] = {0, 25, 50, 75, 90, 95, 99, 99.5, 99.9, 100};
+
+int rs_stats_collect_(struct rs_stats_store *store, const struct rs_stats_render_options *opt,
+                      struct rs_stats_entry **out, size_t *n, struct rs_strbuf *err)
+{
+    *out = NULL;
+    *n = 0;
+    regex_t re;
+    bool filtered = opt != NULL && opt->filter != NULL && opt->filter[0] != '\0';
+    if (filtered) {
+        int rc = regcomp(&re, opt->filter, REG_EXTENDED | REG_NOSUB);
+        if (rc != 0) {
+            char msg[256];
+            regerror(rc, &re, msg, sizeof(msg));
+            rs_strbuf_printf(err, "Invalid regex: %s\n", msg);
+            return -1;
+        }
+    }
+
+    pthread_mutex_lock(&store->mu);
+    size_t count = store->count;
+    struct rs_stats_entry *entries = count ? rs_stats_xcalloc_(count, sizeof(*entries)) : NULL;
+    for (size_t i = 0; i < count; i++) {
+        const struct rs_stats_meta *m = &store->meta[i];
+        entries[i].name = m->name;
+        entries[i].id = (rs_stat_id)i;
+        entries[i].kind = m->kind;
+        if (m->kind == RS_STAT_HISTOGRAM)
+            entries[i].interval = store->hist_interval[m->hist_index];
+    }
+    pthread_mutex_unlock(&store->mu);
+
+    size_t kept = 0;
+    for (size_t i = 0; i < count; i++) {
+        struct rs_stats_entry *e = &entries[i];
+        if (filtered && regexec(&re, e->name, 0, NULL, 0) != 0)
+            continue;
+        bool used;
+        switch (e->kind) {
+        case RS_STAT_COUNTER:
+            e->value = rs_stats_sum_slots_(store, e->id);
+            used = e->value != 0;
+            break;
+        case RS_STAT_GAUGE:
+            e->value = rs_stats_sum_slots_(store, e->id);
+            used = rs_stats_gauge_used_(store, e->id);
+            break;
+        default:
+            rs_stats_hist_merge_(store, e->id, &e->hist);
+            used = e->hist.count != 0;
+            break;
+        }
+        if (opt != NULL && opt->used_only && !used)
+            continue;
+        entries[kept++] = *e;
+    }
+    if (filtered)
+        regfree(&re);
+    *out = entries;
+    *n = kept;
+    return 0;
+}
+
+int rs_stats_entry_cmp_(const void *a, const void *b)
+{
+    const struct rs_stats_entry *x = a, *y = b;
+    bool xh = x->kind == RS_STAT_HISTOGRAM, yh = y->kind == RS_STAT_HISTOGRAM;
+    if (xh != yh)
+        return xh ? 1 : -1;
+    return strcmp(x->name, y->name);
+}
+
+void rs_stats_format_double_(char *buf, size_t len, double v)
+{
+    if (isnan(v)) {
+        snprintf(buf, len, "nan");
+        return;
+    }
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(buf, len, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v)
+            return;
+    }
+}
