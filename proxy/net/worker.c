@@ -23,6 +23,7 @@ void rs_worker_active_add(struct rs_worker *w, struct rs_active *a)
         w->active->prev = a;
     w->active = a;
     w->n_active++;
+    atomic_store_explicit(&w->n_active_shared, w->n_active, memory_order_relaxed);
 }
 
 void rs_worker_active_remove(struct rs_worker *w, struct rs_active *a)
@@ -35,6 +36,7 @@ void rs_worker_active_remove(struct rs_worker *w, struct rs_active *a)
         a->next->prev = a->prev;
     a->prev = a->next = NULL;
     w->n_active--;
+    atomic_store_explicit(&w->n_active_shared, w->n_active, memory_order_relaxed);
     if (w->stopping && w->n_active == 0)
         rs_loop_stop(w->loop);
 }

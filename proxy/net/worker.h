@@ -5,6 +5,7 @@
 #define RS_NET_WORKER_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -46,6 +47,7 @@ struct rs_worker {
 
     struct rs_active *active;
     unsigned n_active;
+    _Atomic unsigned n_active_shared; /* n_active, readable by the main thread while draining */
     bool draining;
     bool stopping;
     struct rs_timer stop_timer;
