@@ -87,7 +87,7 @@ const ProtobufCFieldDescriptor *rs_pb_field(const ProtobufCMessage *msg, const c
     return protobuf_c_message_descriptor_get_field_by_name(msg->descriptor, name);
 }
 
-unsigned long long rs_pb_duration_ms(const struct _Google__Protobuf__Duration *d,
+unsigned long long rs_pb_duration_ms(const struct Google__Protobuf__Duration *d,
                                      unsigned long long fallback)
 {
     if (d == NULL)

@@ -22,8 +22,8 @@ const ProtobufCFieldDescriptor *rs_pb_field(const ProtobufCMessage *msg, const c
 
 /* google.protobuf.Duration (seconds, nanos) to milliseconds, rounding up so that a non-zero
  * duration never becomes 0; `fallback` when d is NULL. */
-struct _Google__Protobuf__Duration;
-unsigned long long rs_pb_duration_ms(const struct _Google__Protobuf__Duration *d,
+struct Google__Protobuf__Duration;
+unsigned long long rs_pb_duration_ms(const struct Google__Protobuf__Duration *d,
                                      unsigned long long fallback);
 
 #endif

@@ -276,9 +276,14 @@ unsigned rs_loop_bufs_in_use(const struct rs_loop *loop)
     return loop->bufs_in_use;
 }
 
-uint8_t *rs_loop_buf(struct rs_loop *loop, uint16_t bid)
+uint8_t *rs_loop_buf_take(struct rs_loop *loop, uint16_t bid)
 {
     loop->bufs_in_use++;
+    return loop->bufs + (size_t)bid * loop->buf_size;
+}
+
+uint8_t *rs_loop_buf(struct rs_loop *loop, uint16_t bid)
+{
     return loop->bufs + (size_t)bid * loop->buf_size;
 }
 

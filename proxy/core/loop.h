@@ -59,6 +59,9 @@ const char *rs_loop_name(const struct rs_loop *loop);
  * were sent on). An idle connection holds none. */
 uint16_t rs_loop_buf_group(const struct rs_loop *loop);
 unsigned rs_loop_buf_size(const struct rs_loop *loop);
+/* Call once for each buffer a completion hands out: accounts it as in use. */
+uint8_t *rs_loop_buf_take(struct rs_loop *loop, uint16_t bid);
+/* The memory of buffer bid (no accounting). */
 uint8_t *rs_loop_buf(struct rs_loop *loop, uint16_t bid);
 void rs_loop_buf_release(struct rs_loop *loop, uint16_t bid);
 /* Buffers currently handed out to receivers (for stats and tests). */

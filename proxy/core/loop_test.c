@@ -40,7 +40,7 @@ static void on_recv(struct rs_loop *loop, struct rs_io *io, const struct io_urin
     if (cqe->res > 0) {
         assert_true(cqe->flags & IORING_CQE_F_BUFFER);
         uint16_t bid = (uint16_t)(cqe->flags >> IORING_CQE_BUFFER_SHIFT);
-        uint8_t *buf = rs_loop_buf(loop, bid);
+        uint8_t *buf = rs_loop_buf_take(loop, bid);
         assert_int_equal(buf[0], 'x');
         r->bytes += (size_t)cqe->res;
         rs_loop_buf_release(loop, bid);
