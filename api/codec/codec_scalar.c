@@ -197,12 +197,8 @@ int rs_codec_parse_float(const char *s, size_t len, float *out)
     }
     if (number_buf(s, len, buf, sizeof(buf)))
         return -1;
-    errno = 0;
-    d = strtod(buf, NULL);
-    if ((errno == ERANGE && isinf(d)) || fabs(d) > FLT_MAX)
-        return -2;
-    /* strtof rounds once; (float)strtod() would round twice and can be off by one ulp. */
-    errno = 0;
+    /* strtof rounds once; (float)strtod() would round twice and can be off by one ulp. Text just
+     * above FLT_MAX that still rounds to it (as printed for FLT_MAX) is in range. */
     f = strtof(buf, NULL);
     if (isinf(f))
         return -2;
