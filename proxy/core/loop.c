@@ -406,8 +406,14 @@ int rs_loop_run_once(struct rs_loop *loop, int timeout_ms)
     }
     if (loop->qsbr_reader)
         rs_qsbr_offline(loop->qsbr_reader);
-    int rc = io_uring_submit_and_wait_timeout(&loop->ring, &cqe, wait_ms == 0 ? 0 : 1,
-                                              wait_ms >= 0 ? &ts : NULL, NULL);
+    int rc;
+    if (wait_ms == 0) {
+        /* With DEFER_TASKRUN, completions are only posted when we ask for events: a plain submit
+         * would never reap anything. */
+        rc = io_uring_submit_and_get_events(&loop->ring);
+    } else {
+        rc = io_uring_submit_and_wait_timeout(&loop->ring, &cqe, 1, wait_ms > 0 ? &ts : NULL, NULL);
+    }
     if (loop->qsbr_reader)
         rs_qsbr_online(loop->qsbr_reader);
     if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EBUSY && rc != -EAGAIN)
