@@ -20,6 +20,7 @@ struct send_scratch {
 /* Memory an active connection needs beyond its public struct, allocated on first send or connect
  * and freed at close, so an idle keep-alive connection stays small. Owned by the rs_conn. */
 struct rs_conn_ext {
+    struct rs_conn_chunk chunks[RS_CONN_MAX_CHUNKS];
     struct send_scratch send;
     struct __kernel_timespec connect_ts;
     struct sockaddr_storage connect_addr;
@@ -122,7 +123,7 @@ void rs_conn_read_pause(struct rs_conn *c)
 static void release_chunks(struct rs_conn *c, size_t sent)
 {
     while (sent > 0 && c->count > 0) {
-        struct rs_conn_chunk *ch = &c->chunks[c->head];
+        struct rs_conn_chunk *ch = &ext_of(c)->chunks[c->head];
         if (sent >= ch->len) {
             sent -= ch->len;
             c->queued_bytes -= ch->len;
@@ -184,6 +185,10 @@ static void send_cb(struct rs_loop *loop, struct rs_io *io, const struct io_urin
     c->tx_bytes += (uint64_t)cqe->res;
     release_chunks(c, (size_t)cqe->res);
     flush(c);
+    if (c->count == 0 && !c->sending && !c->connecting) {
+        free(c->ext);
+        c->ext = NULL;
+    }
     maybe_shutdown(c);
     if (!c->closing && c->queued_bytes <= c->limit / 2)
         c->cb->on_send_drained(c, c->owner);
@@ -197,7 +202,7 @@ static void flush(struct rs_conn *c)
     struct send_scratch *s = &ext_of(c)->send;
     unsigned n = c->count < RS_CONN_MAX_IOV ? c->count : RS_CONN_MAX_IOV;
     for (unsigned i = 0; i < n; i++) {
-        struct rs_conn_chunk *ch = &c->chunks[(c->head + i) % RS_CONN_MAX_CHUNKS];
+        struct rs_conn_chunk *ch = &ext_of(c)->chunks[(c->head + i) % RS_CONN_MAX_CHUNKS];
         s->iov[i].iov_base = rs_loop_buf(c->loop, ch->bid) + ch->off;
         s->iov[i].iov_len = ch->len;
     }
@@ -218,7 +223,7 @@ void rs_conn_send_buf(struct rs_conn *c, uint16_t bid, uint32_t off, uint32_t le
         rs_loop_buf_release(c->loop, bid);
         return;
     }
-    struct rs_conn_chunk *ch = &c->chunks[(c->head + c->count) % RS_CONN_MAX_CHUNKS];
+    struct rs_conn_chunk *ch = &ext_of(c)->chunks[(c->head + c->count) % RS_CONN_MAX_CHUNKS];
     ch->bid = bid;
     ch->off = off;
     ch->len = len;

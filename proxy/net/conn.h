@@ -33,7 +33,7 @@ struct rs_conn_callbacks {
     void (*on_closed)(struct rs_conn *c, void *owner);
 };
 
-#define RS_CONN_MAX_CHUNKS 256
+#define RS_CONN_MAX_CHUNKS 128
 
 struct rs_conn_chunk {
     uint16_t bid;
@@ -59,14 +59,15 @@ struct rs_conn {
     bool connecting;
     struct rs_buf_waiter buf_waiter; /* re-arms reading when buffers come back */
 
-    /* Send queue: a ring of loop buffers. */
-    struct rs_conn_chunk chunks[RS_CONN_MAX_CHUNKS];
+    /* Send queue: a ring of loop buffers, kept in `ext` (see conn.c). */
     unsigned head, count;
     size_t queued_bytes;
     size_t limit; /* per_connection_buffer_limit_bytes: past it the peer stops reading */
 
     uint64_t rx_bytes, tx_bytes;
-    struct rs_conn_ext *ext; /* send scratch and connect address; owned, see conn.c */
+    /* Send queue and scratch, allocated while there is something to send or connect and freed
+     * when idle, so that an idle connection holds no memory beyond this struct. Owned. */
+    struct rs_conn_ext *ext;
 };
 
 /* Adopts an accepted or freshly created socket (fd < 0: none yet, see rs_conn_connect). */
