@@ -539,6 +539,9 @@ static int parse_field_mask(struct ctx *c, ProtobufCMessage *msg, const struct r
         return rs_codec_fail(&c->path, "string contains a NUL character");
     if (node->len == 0)
         return 0;
+    /* JSON paths are lowerCamelCase; an underscore could not be written back unambiguously. */
+    if (memchr(node->text, '_', node->len))
+        return fail_value(c, "invalid field mask (paths must be lowerCamelCase)", node);
     for (size_t i = 0; i < node->len; i++)
         n += node->text[i] == ',';
     arr = calloc(n, sizeof(*arr));

@@ -535,6 +535,9 @@ static void test_field_mask_and_null_enum(void **state)
     assert_string_equal(m->mask->paths[1], "baz.qux_quux");
     assert_int_equal(m->null_field, 0);
     free_all(m);
+    expect_error("mask: foo_bar",
+                 "mask: invalid field mask (paths must be lowerCamelCase) \"foo_bar\"");
+    expect_error("mask: [a]", "mask: expected a field mask string, got a list");
 }
 
 /* The parsed message must pack to the same bytes as the same message built by hand. */
