@@ -35,7 +35,7 @@ static struct rs_cluster_manager *build(const char *const *yamls, size_t n,
                                         const struct rs_cluster_manager_options *opt, char *err,
                                         size_t err_len)
 {
-    Envoy__Config__Cluster__V3__Cluster *pbs[8];
+    Envoy__Config__Cluster__V3__Cluster *pbs[8] = {0};
     for (size_t i = 0; i < n; i++)
         pbs[i] = rs_test_cluster_pb(yamls[i]);
     struct rs_cluster_manager *cm =

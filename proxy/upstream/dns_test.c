@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -35,9 +36,18 @@ static void run_until(struct rs_loop *loop, const bool *flag)
     assert_true(*flag);
 }
 
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Runs the loop for ms of wall-clock time (turns end early on events). */
 static void run_for(struct rs_loop *loop, int ms)
 {
-    for (int i = 0; i < ms / 5; i++)
+    uint64_t end = mono_ms() + (uint64_t)ms;
+    while (mono_ms() < end)
         rs_loop_run_once(loop, 5);
 }
 

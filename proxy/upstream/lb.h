@@ -26,7 +26,8 @@ struct rs_lb_context {
 };
 
 /* Picks a host for a new upstream connection or request, on worker `worker` (< n_workers given at
- * cluster creation; the main thread may use any id no worker uses). Returns the host with a
+ * cluster creation; ids are taken modulo n_workers, so two threads must never pass ids that map to
+ * the same slot: a main-thread caller needs a slot of its own). Returns the host with a
  * reference taken, which the caller drops with rs_host_unref, or NULL when the cluster has no host
  * (the caller counts upstream_cx_none_healthy). ctx may be NULL. */
 struct rs_host *rs_cluster_pick_host(struct rs_cluster *c, unsigned worker,
