@@ -94,3 +94,8 @@ void rs_stats_format_double_(char *buf, size_t len, double v)
             return;
     }
 }
+
+void rs_stats_format_quantile_(char *buf, size_t len, double v)
+{
+    rs_stats_format_double_(buf, len, isnan(v) ? v : round(v * 1e4) / 1e4);
+}

@@ -173,8 +173,10 @@ double rs_stats_histogram_quantile(const struct rs_stats_histogram_summary *h, d
         prev = cum;
     }
     uint64_t in_bucket = (b < RS_STATS_HISTOGRAM_BUCKETS ? h->bucket_counts[b] : h->count) - prev;
-    double lower = b == 0 ? 0 : rs_stats_histogram_bounds[b - 1];
-    double upper = b < RS_STATS_HISTOGRAM_BUCKETS ? rs_stats_histogram_bounds[b] : (double)h->max;
+    /* Values are integers, so bucket b holds lower..upper with lower one past the previous
+     * bound: a histogram of 1 ms durations says 1, not somewhere in (0.5, 1]. */
+    double lower = b == 0 ? 0 : (double)(int_bounds[b - 1] + 1);
+    double upper = b < RS_STATS_HISTOGRAM_BUCKETS ? (double)int_bounds[b] : (double)h->max;
     double frac = in_bucket ? (rank - (double)prev) / (double)in_bucket : 0;
     if (frac < 0)
         frac = 0;

@@ -23,6 +23,10 @@ int rs_stats_entry_cmp_(const void *a, const void *b);
 /* Shortest of %.15g/%.16g/%.17g that reads back as v ("nan" for NaN), like Envoy's formatting. */
 void rs_stats_format_double_(char *buf, size_t len, double v);
 
+/* A quantile estimate for display: rounded to 4 decimals (the estimate is no finer than that, and
+ * 0.999 reads better than 0.9990000000000001), then as rs_stats_format_double_. */
+void rs_stats_format_quantile_(char *buf, size_t len, double v);
+
 /* Envoy's supported quantiles, in percent, and as printed ("P99.5"). */
 #define RS_STATS_QUANTILES 10
 extern const double rs_stats_quantiles_[RS_STATS_QUANTILES];

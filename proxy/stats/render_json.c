@@ -14,7 +14,7 @@ static void json_number(struct rs_strbuf *out, double v)
         return;
     }
     char buf[32];
-    rs_stats_format_double_(buf, sizeof(buf), v);
+    rs_stats_format_quantile_(buf, sizeof(buf), v);
     rs_strbuf_puts(out, buf);
 }
 

@@ -181,6 +181,25 @@ static void prometheus_collisions(void **state)
     rs_stats_store_free(st);
 }
 
+static void quantiles_are_rounded(void **state)
+{
+    (void)state;
+    struct rs_stats_store *st = rs_stats_store_new();
+    struct rs_stats_shard *s = rs_stats_shard_new(st);
+    rs_stat_id h = rs_stats_histogram(st, "h");
+    rs_stats_histogram_record(s, h, 2);
+    rs_stats_histogram_record(s, h, 5);
+    struct rs_strbuf sb = RS_STRBUF_INIT;
+    assert_int_equal(rs_stats_render_text(st, NULL, &sb), 0);
+    /* Interpolated over 2..5 (the integers of bucket (1, 5]) and printed rounded: 4.997, not
+     * 4.9970000000000003. */
+    assert_string_equal(sb.data, "h: P0(nan,2) P25(nan,2.75) P50(nan,3.5) P75(nan,4.25) "
+                                 "P90(nan,4.7) P95(nan,4.85) P99(nan,4.97) P99.5(nan,4.985) "
+                                 "P99.9(nan,4.997) P100(nan,5)\n");
+    rs_strbuf_free(&sb);
+    rs_stats_store_free(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -189,6 +208,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(json, setup, teardown),
         cmocka_unit_test_setup_teardown(prometheus, setup, teardown),
         cmocka_unit_test(prometheus_collisions),
+        cmocka_unit_test(quantiles_are_rounded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

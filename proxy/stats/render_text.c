@@ -15,8 +15,8 @@ static void render_histogram(const struct rs_stats_entry *e, struct rs_strbuf *o
         double q = rs_stats_quantiles_[i] / 100;
         char p[32], iv[32], cum[32];
         rs_stats_format_double_(p, sizeof(p), rs_stats_quantiles_[i]);
-        rs_stats_format_double_(iv, sizeof(iv), rs_stats_histogram_quantile(&e->interval, q));
-        rs_stats_format_double_(cum, sizeof(cum), rs_stats_histogram_quantile(&e->hist, q));
+        rs_stats_format_quantile_(iv, sizeof(iv), rs_stats_histogram_quantile(&e->interval, q));
+        rs_stats_format_quantile_(cum, sizeof(cum), rs_stats_histogram_quantile(&e->hist, q));
         rs_strbuf_printf(out, " P%s(%s,%s)", p, iv, cum);
     }
 }

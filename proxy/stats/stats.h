@@ -152,8 +152,8 @@ void rs_stats_histogram_interval_value(struct rs_stats_store *store, rs_stat_id 
 /* Closes a histogram interval (Envoy's stats flush, every stats_flush_interval, 5 s by default).
  * Called from one thread (main). */
 void rs_stats_flush(struct rs_stats_store *store);
-/* Estimated quantile (q in [0,1]) by linear interpolation inside the bucket, clamped to the
- * recorded min and max. NaN when count is 0. */
+/* Estimated quantile (q in [0,1]) by linear interpolation over the integers of its bucket,
+ * clamped to the recorded min and max. NaN when count is 0. */
 double rs_stats_histogram_quantile(const struct rs_stats_histogram_summary *h, double q);
 
 /* Admin renderings. filter: a POSIX extended regex searched in the full name, or NULL. used_only:
