@@ -7,14 +7,19 @@
 # Environment (all optional):
 #   RINGSIDE_SKIP_DEPS=1          do not run ./install-deps.sh
 #   RINGSIDE_FUZZ_SECONDS=30      run time of each fuzz target
+#   RINGSIDE_FUZZ_TARGETS_FILE    list of fuzz targets (default: test/fuzz/targets.txt)
 #   RINGSIDE_ASAN_INTEGRATION=0   skip the integration suite against the ASan build
 #   RINGSIDE_PYTEST_ARGS="..."    extra pytest arguments (e.g. -k relay)
 #   RINGSIDE_TEST_LOGS=DIR        where logs go (default: a fresh folder under /tmp)
+#   RINGSIDE_BAZEL_STARTUP="..."  Bazel startup options for the main build (e.g. --output_base=DIR)
 set -uo pipefail
 
 cd "$(dirname "$0")" || exit 2
 
 PY=/usr/bin/python3
+# shellcheck disable=SC2206
+BAZEL=(bazel ${RINGSIDE_BAZEL_STARTUP:-})
+export RINGSIDE_BAZEL_STARTUP
 FUZZ_SECONDS=${RINGSIDE_FUZZ_SECONDS:-30}
 LOGS=${RINGSIDE_TEST_LOGS:-$(mktemp -d /tmp/ringside-test.XXXXXX)}
 mkdir -p "$LOGS"
@@ -56,7 +61,7 @@ bazel_counts() {
 run_bazel_tests() {
   local name=$1 log=$2
   shift 2
-  bazel test --test_summary=short --color=no --curses=no "$@" //... 2>&1 | tee "$log"
+  "${BAZEL[@]}" test --test_summary=short --color=no --curses=no "$@" //... 2>&1 | tee "$log"
   local rc=${PIPESTATUS[0]}
   local counts p f
   counts=$(bazel_counts "$log")
@@ -125,7 +130,7 @@ fi
 # --- 2. build -----------------------------------------------------------------------------------
 section "bazel build //..."
 BUILD_OK=1
-bazel build --color=no --curses=no //... 2>&1 | tee "$LOGS/build.log"
+"${BAZEL[@]}" build --color=no --curses=no //... 2>&1 | tee "$LOGS/build.log"
 if [ "${PIPESTATUS[0]}" -ne 0 ]; then
   BUILD_OK=0
   record "bazel build //..." 0 1 "(see $LOGS/build.log)"
@@ -140,7 +145,7 @@ run_bazel_tests "bazel test --config=asan //..." "$LOGS/unit-asan.log" --config=
 
 # --- 4. integration suite -----------------------------------------------------------------------
 section "integration suite (test/integration, plain build)"
-BIN_DIR=$(bazel info bazel-bin 2>/dev/null)
+BIN_DIR=$("${BAZEL[@]}" info bazel-bin 2>/dev/null)
 PROXY_BIN="$BIN_DIR/proxy/ringside-proxy"
 if [ -x "$PROXY_BIN" ]; then
   echo "proxy: $PROXY_BIN"
@@ -151,8 +156,8 @@ RINGSIDE_PROXY=$PROXY_BIN run_pytest "integration" "$LOGS/integration.xml"
 
 if [ "${RINGSIDE_ASAN_INTEGRATION:-1}" = 1 ]; then
   section "integration suite against the ASan + UBSan build"
-  if bazel build --config=asan --color=no --curses=no //proxy:ringside-proxy >"$LOGS/build-asan.log" 2>&1; then
-    ASAN_BIN="$(bazel info --config=asan bazel-bin 2>/dev/null)/proxy/ringside-proxy"
+  if "${BAZEL[@]}" build --config=asan --color=no --curses=no //proxy:ringside-proxy >"$LOGS/build-asan.log" 2>&1; then
+    ASAN_BIN="$("${BAZEL[@]}" info --config=asan bazel-bin 2>/dev/null)/proxy/ringside-proxy"
     echo "proxy: $ASAN_BIN"
     # The 10k-connection and 100 MiB cases measure capacity, not correctness: the plain run covers them.
     RINGSIDE_PROXY=$ASAN_BIN \
@@ -188,8 +193,9 @@ fi
 
 # --- 6. fuzz smoke run --------------------------------------------------------------------------
 section "fuzz targets (${FUZZ_SECONDS}s each)"
-if [ -f test/fuzz/targets.txt ]; then
-  mapfile -t TARGETS < <(sed -e 's/#.*//' -e 's/[[:space:]]//g' test/fuzz/targets.txt | grep -v '^$')
+FUZZ_TARGETS_FILE=${RINGSIDE_FUZZ_TARGETS_FILE:-test/fuzz/targets.txt}
+if [ -f "$FUZZ_TARGETS_FILE" ]; then
+  mapfile -t TARGETS < <(sed -e "s/#.*//" -e "s/[[:space:]]//g" "$FUZZ_TARGETS_FILE" | grep -v "^$")
   FUZZ_BASE=${RINGSIDE_FUZZ_OUTPUT_BASE:-/tmp/ringside-bazel-fuzz}
   FUZZ_FLAGS=(--config=fuzz)
   if ! grep -q '^build:fuzz' .bazelrc; then
@@ -213,11 +219,18 @@ if [ -f test/fuzz/targets.txt ]; then
       work="$LOGS/fuzz-$t"
       mkdir -p "$work/corpus"
       corpus=()
-      [ -d "test/fuzz/corpus/$t" ] && corpus=("test/fuzz/corpus/$t")
+      if [ -d "test/fuzz/corpus/$t" ]; then
+        corpus=("test/fuzz/corpus/$t")
+      elif [ -d "test/fuzz/corpus/${t%_fuzz}" ]; then
+        corpus=("test/fuzz/corpus/${t%_fuzz}")
+      fi
+      dict=()
+      [ -f "test/fuzz/$t.dict" ] && dict=("-dict=test/fuzz/$t.dict")
       echo "-- $t: ${FUZZ_SECONDS}s on ${corpus[*]:-an empty corpus}"
       # New inputs go to the scratch corpus (first folder): the repository's seed corpus stays as is.
       timeout $((FUZZ_SECONDS + 120)) "$FUZZ_BIN/test/fuzz/$t" -max_total_time="$FUZZ_SECONDS" -timeout=10 \
-        -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$work/" "$work/corpus" "${corpus[@]}" \
+        -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$work/" "${dict[@]}" \
+        "$work/corpus" "${corpus[@]}" \
         >"$work/log" 2>&1
       rc=$?
       if [ "$rc" -eq 0 ]; then
@@ -233,7 +246,7 @@ if [ -f test/fuzz/targets.txt ]; then
   fi
   bazel --output_base="$FUZZ_BASE" shutdown >/dev/null 2>&1 || true
 else
-  echo "skipped: test/fuzz/targets.txt does not exist yet"
+  echo "skipped: $FUZZ_TARGETS_FILE does not exist yet"
 fi
 
 # --- 7. scripts lint ----------------------------------------------------------------------------
@@ -250,7 +263,7 @@ else
 fi
 
 if [ "${CI:-}" = true ]; then
-  bazel shutdown >/dev/null 2>&1 || true
+  "${BAZEL[@]}" shutdown >/dev/null 2>&1 || true
 fi
 
 section "summary ($(elapsed) total; logs in $LOGS)"
