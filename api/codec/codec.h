@@ -18,9 +18,15 @@ typedef const ProtobufCMessageDescriptor *(*rs_codec_type_lookup_fn)(const char 
 
 /* Parses YAML or JSON text into a new message of type `desc`. Returns NULL on error and writes
  * "<field path>: <reason>" into err, e.g.
- * `static_resources.clusters[2].connect_timeout: invalid duration "5 seconds"`.
+ * `static_resources.clusters[2].connect_timeout: invalid duration "5 seconds"`
+ * (map entries as `a.b["key"]`; YAML syntax errors as "yaml: line L, column C: ...").
  * The caller owns the result: protobuf_c_message_free_unpacked(msg, NULL). `lookup` may be NULL,
- * in which case every Any is an error. `err` may be NULL when err_len is 0. */
+ * in which case every Any is an error. `err` may be NULL when err_len is 0.
+ *
+ * Exactly one document is accepted (empty input and multi-document streams are errors). Anchors,
+ * aliases and `<<` merge keys are supported. Limits: messages nest at most 100 deep, and alias
+ * expansion is bounded (64 visits per node of the document, plus 10000), so a hostile document
+ * fails fast instead of exhausting memory. */
 ProtobufCMessage *rs_codec_parse_yaml(const ProtobufCMessageDescriptor *desc, const char *text,
                                       size_t len, rs_codec_type_lookup_fn lookup, char *err,
                                       size_t err_len);

@@ -771,7 +771,7 @@ ProtobufCMessage *rs_codec_parse_yaml(const ProtobufCMessageDescriptor *desc, co
     rs_codec_path_init(&c.path, err, err_len);
     /* Generous for real configs (each alias may be used many times), small enough that a
      * "billion laughs" document fails fast instead of exhausting memory. */
-    c.budget = 64 * tree.node_count + 100000;
+    c.budget = 64 * tree.node_count + 10000;
     msg = parse_message(&c, desc, tree.root);
     if (!msg && !c.path.failed)
         rs_codec_errf(err, err_len, "parse failed");

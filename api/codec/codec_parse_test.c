@@ -278,6 +278,9 @@ static void test_duration_timestamp(void **state)
     assert_int_equal(m->created_at->seconds, 63108020);
     assert_int_equal(m->created_at->nanos, 21000000);
     free_all(m);
+    m = parse_ok("timeout: 0000000000000001.5s");
+    assert_int_equal(m->timeout->seconds, 1);
+    free_all(m);
     m = parse_ok("created_at: 2017-01-15T01:30:15.01-08:00");
     assert_int_equal(m->created_at->seconds, 1484472615);
     assert_int_equal(m->created_at->nanos, 10000000);

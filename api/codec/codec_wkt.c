@@ -136,11 +136,13 @@ int rs_codec_duration_parse(const char *s, size_t len, int64_t *seconds, int32_t
     int32_t ns = 0;
     if (i < len && s[i] == '-')
         neg = 1, i++;
+    if (i >= len || s[i] < '0' || s[i] > '9')
+        return -1;
+    while (i + 1 < len && s[i] == '0' && s[i + 1] >= '0' && s[i + 1] <= '9')
+        i++; /* leading zeros do not count towards the 12 significant digits */
     start = i;
     while (i < len && s[i] >= '0' && s[i] <= '9')
         i++;
-    if (i == start)
-        return -1;
     if (i - start > 12) {
         /* Still syntax-check the rest so "99999999999999999999s" reads as out of range. */
         size_t j = i;
