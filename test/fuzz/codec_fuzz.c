@@ -1,7 +1,13 @@
 /* libFuzzer target for the configuration codec: any bytes as YAML into the codec test message;
  * when that parses, the message is rendered to JSON and parsed again, and the two messages must
  * pack to identical bytes (the codec's round-trip property) and render identically. Anything
- * else is a crash: abort() makes libFuzzer keep the input. */
+ * else is a crash: abort() makes libFuzzer keep the input.
+ *
+ * Inputs starting with a NUL byte (never valid YAML) are protobuf wire data instead: decoded
+ * with protobuf-c and rendered, which reaches renderer states the parser never produces
+ * (invalid UTF-8, out-of-range durations, Values without a kind). Such a rendering may fail with
+ * an error, or not read back (duplicate map keys); once it does read back, the result must be a
+ * fixed point of render+parse. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,8 +56,36 @@ static void check_round_trip(const ProtobufCMessage *m, int pretty)
     free(json);
 }
 
+static void fuzz_wire(const uint8_t *data, size_t size)
+{
+    char err[512];
+    ProtobufCMessage *m =
+        protobuf_c_message_unpack(&ringside__codectest__all__descriptor, NULL, size, data);
+    if (!m)
+        return;
+    char *json = rs_codec_to_json(m, (int)(size & 1), rs_codec_test_lookup, err, sizeof(err));
+    if (!json) {
+        if (err[0] == '\0')
+            die("to_json failed without an error message", NULL);
+    } else {
+        ProtobufCMessage *normal = rs_codec_parse_yaml(m->descriptor, json, strlen(json),
+                                                       rs_codec_test_lookup, err, sizeof(err));
+        if (normal) {
+            check_round_trip(normal, (int)(size & 2));
+            protobuf_c_message_free_unpacked(normal, NULL);
+        }
+        free(json);
+    }
+    protobuf_c_message_free_unpacked(m, NULL);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    if (size > 0 && data[0] == 0) {
+        fuzz_wire(data + 1, size - 1);
+        return 0;
+    }
+
     char err[256];
     ProtobufCMessage *m =
         rs_codec_parse_yaml(&ringside__codectest__all__descriptor, (const char *)data, size,
