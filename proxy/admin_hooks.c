@@ -230,4 +230,5 @@ void rs_server_admin_hooks(struct rs_server *s, struct rs_admin_hooks *hooks)
     hooks->set_healthcheck_failed = hook_set_hc_failed;
     hooks->drain_listeners = hook_drain_listeners;
     hooks->quit = hook_quit;
+    hooks->stopped = hook_stopped;
 }

@@ -244,12 +244,15 @@ static void cleanup(struct rs_server *s)
 {
     if (s->admin) {
         rs_admin_stop(s->admin);
-        /* Let the admin's cancelled operations complete before the loop goes. */
-        for (int i = 0; i < 20; i++)
+        /* The admin frees itself once its operations complete: the loop must outlive them. */
+        for (int i = 0; i < 200 && !s->admin_stopped; i++)
             rs_loop_run_once(s->loop, 5);
+        s->admin = NULL;
     }
-    if (s->cfg && s->cfg->clusters)
+    if (s->cfg && s->cfg->clusters) {
         rs_cluster_manager_stop(s->cfg->clusters);
+        rs_loop_run_once(s->loop, 0); /* frees DNS results already posted to us */
+    }
     rs_config_free(s->cfg);
     if (s->signal_fd >= 0)
         close(s->signal_fd);

@@ -45,6 +45,7 @@ struct rs_loop {
     unsigned bufs_in_use;
     uint16_t bgid;
     struct rs_buf_waiter *waiters_head, *waiters_tail;
+    struct rs_deferred *deferred_head, *deferred_tail;
 
     /* Cross-thread posts: a mutex-guarded list (posts are rare control messages, never data). */
     pthread_mutex_t posts_lock;
@@ -381,6 +382,33 @@ static void run_posts(struct rs_loop *loop)
     }
 }
 
+void rs_loop_defer(struct rs_loop *loop, struct rs_deferred *d)
+{
+    if (d->queued)
+        return;
+    d->queued = true;
+    d->next = NULL;
+    if (loop->deferred_tail)
+        loop->deferred_tail->next = d;
+    else
+        loop->deferred_head = d;
+    loop->deferred_tail = d;
+}
+
+static void run_deferred(struct rs_loop *loop)
+{
+    /* Calls may defer more: keep going until the queue is empty. */
+    while (loop->deferred_head) {
+        struct rs_deferred *d = loop->deferred_head;
+        loop->deferred_head = d->next;
+        if (loop->deferred_head == NULL)
+            loop->deferred_tail = NULL;
+        d->queued = false;
+        d->next = NULL;
+        d->cb(loop, d);
+    }
+}
+
 static bool has_posts(struct rs_loop *loop)
 {
     return atomic_load(&loop->posts_pending);
@@ -391,6 +419,7 @@ int rs_loop_run_once(struct rs_loop *loop, int timeout_ms)
     loop->now_ms = monotonic_ms();
     rs_timer_wheel_expire(loop, &loop->timers, loop->now_ms);
     run_buf_waiters(loop);
+    run_deferred(loop);
 
     int64_t wait_ms = rs_timer_wheel_next_ms(&loop->timers, loop->now_ms);
     if (timeout_ms >= 0 && (wait_ms < 0 || wait_ms > timeout_ms))
@@ -437,9 +466,11 @@ int rs_loop_run_once(struct rs_loop *loop, int timeout_ms)
             struct rs_io *io = (struct rs_io *)(uintptr_t)ud;
             io->cb(loop, io, &copies[i]);
         }
+        run_deferred(loop);
     }
     if (has_posts(loop))
         run_posts(loop);
+    run_deferred(loop);
     if (loop->qsbr_reader)
         rs_qsbr_quiescent(loop->qsbr_reader);
     return 0;

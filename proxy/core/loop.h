@@ -77,6 +77,17 @@ struct rs_buf_waiter {
 void rs_loop_buf_wait(struct rs_loop *loop, struct rs_buf_waiter *w);
 void rs_loop_buf_wait_cancel(struct rs_loop *loop, struct rs_buf_waiter *w);
 
+/* ---- deferred calls ----
+ * Runs cb later on this loop's thread, after the completions of the current turn, so that an
+ * object can announce its own end (and be freed by its owner) without being freed under a caller
+ * that is still using it. Embedded in its owner; queuing an already queued one is a no-op. */
+struct rs_deferred {
+    void (*cb)(struct rs_loop *loop, struct rs_deferred *d);
+    struct rs_deferred *next;
+    bool queued;
+};
+void rs_loop_defer(struct rs_loop *loop, struct rs_deferred *d);
+
 /* ---- cross-thread messages ----
  * Runs cb(target_loop, arg) on target's thread. Safe from any thread. `from` is the caller's own
  * loop when it has one (the wake-up then goes through IORING_OP_MSG_RING), or NULL (an eventfd

@@ -29,6 +29,7 @@ struct rs_conn_ext {
 static struct rs_conn_ext *ext_of(struct rs_conn *c);
 
 static void check_closed(struct rs_conn *c);
+static void report_closed(struct rs_loop *loop, struct rs_deferred *d);
 static void arm_recv(struct rs_conn *c);
 static void flush(struct rs_conn *c);
 
@@ -305,6 +306,7 @@ void rs_conn_init(struct rs_conn *c, struct rs_loop *loop, int fd, size_t limit,
     c->shutdown_io.cb = shutdown_cb;
     c->cancel_io.cb = cancel_cb;
     c->buf_waiter.cb = on_buffers_back;
+    c->closed_call.cb = report_closed;
 }
 
 void rs_conn_close(struct rs_conn *c, bool reset)
@@ -344,6 +346,13 @@ static void check_closed(struct rs_conn *c)
     }
     free(c->ext);
     c->ext = NULL;
+    rs_loop_defer(c->loop, &c->closed_call);
+}
+
+static void report_closed(struct rs_loop *loop, struct rs_deferred *d)
+{
+    (void)loop;
+    struct rs_conn *c = CONN_OF(d, closed_call);
     c->cb->on_closed(c, c->owner);
 }
 

@@ -29,7 +29,8 @@ struct rs_conn_callbacks {
     void (*on_connected)(struct rs_conn *c, void *owner, int res);
     /* The send queue fell to or below the low watermark (half the limit). */
     void (*on_send_drained)(struct rs_conn *c, void *owner);
-    /* Every operation has completed after rs_conn_close: the owner may free the memory. */
+    /* Every operation has completed after rs_conn_close: the owner may free the memory. Always
+     * called from the loop (deferred), never from inside another rs_conn call or callback. */
     void (*on_closed)(struct rs_conn *c, void *owner);
 };
 
@@ -58,6 +59,7 @@ struct rs_conn {
     bool closing, reset_on_close, closed_reported;
     bool connecting;
     struct rs_buf_waiter buf_waiter; /* re-arms reading when buffers come back */
+    struct rs_deferred closed_call;  /* on_closed runs deferred, never under a caller */
 
     /* Send queue: a ring of loop buffers, kept in `ext` (see conn.c). */
     unsigned head, count;

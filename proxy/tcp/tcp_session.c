@@ -36,6 +36,7 @@ struct tcp_session {
     bool down_paused, up_paused;
     bool down_eof, up_eof; /* read side ended */
     bool remote_close_up;  /* the upstream ended the session (for destroy_remote/local) */
+    bool host_rq_active;   /* counted in host->stats.rq_active (LEAST_REQUEST reads it) */
 
     struct rs_timer idle_timer;
     uint64_t start_ms, connect_start_ms, connected_ms, last_activity_ms;
@@ -77,6 +78,8 @@ static struct rs_cluster *pick_cluster(struct tcp_session *s)
 
 /* ---- teardown ---- */
 
+static void host_rq_done(struct tcp_session *s);
+
 static void maybe_free(struct tcp_session *s)
 {
     if (!s->closing || !s->down_closed || s->upstreams_open > 0)
@@ -87,8 +90,10 @@ static void maybe_free(struct tcp_session *s)
     rs_stats_gauge_add(w->stats, l->stats.downstream_cx_active, -1);
     rs_stats_inc(w->stats, l->stats.downstream_cx_destroy);
     rs_stats_histogram_record(w->stats, l->stats.downstream_cx_length_ms, now - s->start_ms);
-    if (s->host)
+    if (s->host) {
+        host_rq_done(s);
         rs_host_unref(s->host);
+    }
     rs_timer_cancel(w->loop, &s->idle_timer);
     rs_worker_active_remove(w, &s->active);
     free(s);
@@ -155,6 +160,16 @@ static void maybe_finish(struct tcp_session *s)
 }
 
 /* ---- relay ---- */
+
+/* Each proxied connection counts as one request on its host, as Envoy's TCP pool does, so that
+ * LEAST_REQUEST balances TCP traffic by open connections. */
+static void host_rq_done(struct tcp_session *s)
+{
+    if (s->host_rq_active) {
+        s->host_rq_active = false;
+        rs_host_stat_gauge_add(&s->host->stats.rq_active, -1);
+    }
+}
 
 static void touch(struct tcp_session *s)
 {
@@ -304,6 +319,8 @@ static void up_connected(struct rs_conn *c, void *owner, int res)
         if (res == -ETIMEDOUT)
             rs_stats_inc(shard(s), cs->upstream_cx_connect_timeout);
         rs_host_stat_inc(&s->host->stats.cx_connect_fail);
+        rs_host_stat_inc(&s->host->stats.rq_error);
+        host_rq_done(s);
         RS_DEBUG("tcp_proxy: connect to %s failed: %s", s->host->addr_str, strerror(-res));
         rs_conn_close(c, false);
         s->up = NULL; /* freed in up_closed */
@@ -341,8 +358,10 @@ static void try_connect(struct tcp_session *s)
         .now_ms = now_ms(s),
     };
     struct rs_host *host = rs_cluster_pick_host(s->cluster, s->w->id, &ctx);
-    if (s->host)
+    if (s->host) {
+        host_rq_done(s);
         rs_host_unref(s->host);
+    }
     s->host = host;
     if (host == NULL) {
         rs_stats_inc(shard(s), cs->upstream_cx_none_healthy);
@@ -362,6 +381,9 @@ static void try_connect(struct tcp_session *s)
     s->connect_start_ms = now_ms(s);
     rs_stats_inc(shard(s), cs->upstream_cx_total);
     rs_host_stat_inc(&host->stats.cx_total);
+    rs_host_stat_inc(&host->stats.rq_total);
+    rs_host_stat_gauge_add(&host->stats.rq_active, 1);
+    s->host_rq_active = true;
     int rc = rs_conn_connect(up, (const struct sockaddr *)&host->addr, host->addr_len,
                              s->cluster->connect_timeout_ms);
     if (rc < 0) {
