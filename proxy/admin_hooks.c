@@ -218,6 +218,13 @@ static void hook_quit(void *ctx)
     rs_server_begin_shutdown(ctx, "/quitquitquit");
 }
 
+/* The admin has freed itself: the server may now free the loop. */
+static void hook_stopped(void *ctx)
+{
+    struct rs_server *s = ctx;
+    s->admin_stopped = true;
+}
+
 void rs_server_admin_hooks(struct rs_server *s, struct rs_admin_hooks *hooks)
 {
     memset(hooks, 0, sizeof *hooks);
