@@ -84,9 +84,13 @@ def test_nofile_256_keeps_serving(start_proxy, backend):
     keeper = p.connect(port)
     try:
         ping(keeper, b"before exhaustion\n")
+        cpu0 = p.cpu_seconds()
         socks = nonblocking_connects(("127.0.0.1", port), 400)
         time.sleep(2)
         assert p.alive(), f"proxy died under descriptor exhaustion:\n{p.stderr_text()[-3000:]}"
+        # Out of descriptors, accept keeps failing: the proxy must back off, not spin on it.
+        spent = p.cpu_seconds() - cpu0
+        assert spent < 1.0, f"{spent:.2f}s of CPU in 2s while out of descriptors (busy loop on EMFILE?)"
         # The admin is on the same process: it may be starved while fds are exhausted; not asserted here.
         for s in socks:
             s.close()

@@ -322,6 +322,12 @@ class Proxy:
     def fd_count(self):
         return len(os.listdir(f"/proc/{self.proc.pid}/fd"))
 
+    def cpu_seconds(self):
+        """utime + stime of the process (all threads), in seconds."""
+        with open(f"/proc/{self.proc.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def thread_count(self):
         return len(os.listdir(f"/proc/{self.proc.pid}/task"))
 
