@@ -172,6 +172,7 @@ static int start_workers(struct rs_server *s)
         w->id = i;
         w->qsbr = s->qsbr;
         w->stats = rs_stats_shard_new(s->stats);
+        w->snapshot_slot = &s->published;
         w->listeners = s->cfg->listeners;
         w->n_listeners = s->cfg->n_listeners;
         if (rs_worker_start(w) < 0) {
@@ -190,6 +191,11 @@ static void stop_workers(struct rs_server *s)
         rs_worker_join(&s->workers[i]);
     free(s->workers);
     s->workers = NULL;
+}
+
+static void free_config(void *cfg)
+{
+    rs_config_free(cfg);
 }
 
 static struct rs_config *load_config(struct rs_server *s, char *err, size_t err_len)
@@ -251,9 +257,13 @@ static void cleanup(struct rs_server *s)
     }
     if (s->cfg && s->cfg->clusters) {
         rs_cluster_manager_stop(s->cfg->clusters);
-        rs_loop_run_once(s->loop, 0); /* frees DNS results already posted to us */
+        rs_loop_run_once(s->loop, 0); /* frees DNS results and snapshots posted to us */
     }
-    rs_config_free(s->cfg);
+    if (atomic_load(&s->published.current) != NULL)
+        rs_snapshot_clear(&s->published); /* the last reference: frees the config */
+    else
+        rs_config_free(s->cfg);
+    s->cfg = NULL;
     if (s->signal_fd >= 0)
         close(s->signal_fd);
     rs_qsbr_reclaim(s->qsbr);
@@ -306,6 +316,12 @@ int rs_server_run(const struct rs_server_options *opt)
         fprintf(stderr, "ringside-proxy: %s\n", err);
         goto out;
     }
+    struct rs_snapshot *snap = rs_snapshot_new(s->cfg, free_config, s->loop, 1);
+    if (snap == NULL) {
+        fprintf(stderr, "ringside-proxy: out of memory\n");
+        goto out;
+    }
+    rs_snapshot_publish(&s->published, snap, s->qsbr);
     if (start_workers(s) < 0) {
         fprintf(stderr, "ringside-proxy: cannot start workers\n");
         stop_workers(s);

@@ -10,6 +10,7 @@
 #include "proxy/config/config.h"
 #include "proxy/core/loop.h"
 #include "proxy/core/qsbr.h"
+#include "proxy/core/snapshot.h"
 #include "proxy/core/timer.h"
 #include "proxy/net/worker.h"
 #include "proxy/server.h"
@@ -28,7 +29,8 @@ struct rs_server {
     struct rs_stats_store *stats;
     struct rs_stats_shard *main_shard;
     struct rs_server_stats st;
-    struct rs_config *cfg;
+    struct rs_config *cfg; /* the running config; owned by `published` once workers start */
+    struct rs_snapshot_slot published;
     struct rs_worker *workers;
     unsigned n_workers;
     struct rs_admin *admin;

@@ -11,6 +11,7 @@
 #include "proxy/stats/stats.h"
 
 struct rs_worker;
+struct rs_snapshot;
 struct rs_listener;
 struct rs_filter_chain;
 
@@ -21,6 +22,9 @@ struct rs_accepted {
     struct rs_address local; /* the original destination when the connection was redirected */
     const struct rs_listener *listener;
     const struct rs_filter_chain *chain;
+    /* A reference on the configuration the listener belongs to: the filter takes it over and
+     * drops it when the connection ends, so the connection keeps its config across updates. */
+    struct rs_snapshot *snapshot;
 };
 
 /* The terminal network filter of a chain (tcp_proxy now, the HTTP connection manager later). */

@@ -66,6 +66,7 @@ void rs_worker_dispatch(struct rs_worker *w, struct rs_accepted *a)
         rs_stats_inc(w->stats, l->stats.no_filter_chain_match);
         rs_stats_inc(w->stats, l->stats.downstream_cx_destroy);
         close(a->fd);
+        rs_snapshot_unref(a->snapshot, w->loop);
         return;
     }
     a->chain->filter.on_accept(w, a->chain->filter.config, a);
@@ -100,6 +101,7 @@ static void on_accepted(struct rs_worker_listener *wl, int fd)
         close(fd);
         return;
     }
+    a.snapshot = w->snapshot_slot ? rs_snapshot_acquire(w->snapshot_slot) : NULL;
     rs_worker_dispatch(w, &a);
 }
 

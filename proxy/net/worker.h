@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "proxy/core/loop.h"
+#include "proxy/core/snapshot.h"
 #include "proxy/core/timer.h"
 #include "proxy/net/listener.h"
 
@@ -40,6 +41,8 @@ struct rs_worker {
     struct rs_qsbr *qsbr;
     pthread_t thread;
 
+    /* The published configuration; each accepted connection takes a reference on it. */
+    struct rs_snapshot_slot *snapshot_slot;
     /* Listeners of the running config (borrowed: the config outlives the worker). */
     struct rs_listener **listeners;
     unsigned n_listeners;
@@ -70,7 +73,7 @@ void rs_worker_active_add(struct rs_worker *w, struct rs_active *a);
 void rs_worker_active_remove(struct rs_worker *w, struct rs_active *a);
 
 /* Hands an accepted connection to the listener's matching filter chain (also used after an
- * original-destination hand-off). Takes ownership of a->fd. */
+ * original-destination hand-off). Takes ownership of a->fd and of the reference a->snapshot. */
 void rs_worker_dispatch(struct rs_worker *w, struct rs_accepted *a);
 
 #endif

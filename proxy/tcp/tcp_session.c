@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "proxy/core/log.h"
+#include "proxy/core/snapshot.h"
 #include "proxy/core/timer.h"
 #include "proxy/net/conn.h"
 #include "proxy/net/worker.h"
@@ -21,6 +22,7 @@ struct tcp_session {
     struct rs_worker *w;
     const struct rs_tcp_proxy_config *cfg;
     const struct rs_listener *listener;
+    struct rs_snapshot *snapshot; /* reference: keeps cfg and listener alive */
     struct rs_address original_dst;
 
     struct rs_conn down;
@@ -96,6 +98,7 @@ static void maybe_free(struct tcp_session *s)
     }
     rs_timer_cancel(w->loop, &s->idle_timer);
     rs_worker_active_remove(w, &s->active);
+    rs_snapshot_unref(s->snapshot, w->loop);
     free(s);
 }
 
@@ -402,8 +405,10 @@ void rs_tcp_session_start(struct rs_worker *w, void *config, const struct rs_acc
     if (s == NULL) {
         close(a->fd);
         rs_stats_inc(w->stats, a->listener->stats.downstream_cx_destroy);
+        rs_snapshot_unref(a->snapshot, w->loop);
         return;
     }
+    s->snapshot = a->snapshot;
     s->w = w;
     s->cfg = cfg;
     s->listener = a->listener;
