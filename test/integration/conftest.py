@@ -10,10 +10,15 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
 
 import backends as _backends  # noqa: E402
+import netns  # noqa: E402
 import ringside  # noqa: E402
 
 # The suite opens tens of thousands of sockets in this process (10k-connection test).
 ringside.raise_nofile(65536)
+
+# Namespaces of an earlier run that was killed before it could clean up.
+if os.geteuid() == 0:
+    netns.remove_stale()
 
 
 @pytest.fixture(scope="session")

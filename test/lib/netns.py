@@ -108,3 +108,17 @@ class Topology:
         self.namespaces = []
         if errors:
             raise RuntimeError("could not delete namespaces: " + "; ".join(errors))
+
+
+STALE_PATTERN = r"^rs-(pod|srv|cli|bh|init|ipod|isrv)-(\d+)$"
+
+
+def remove_stale():
+    """Deletes test namespaces left by a run that was killed (their creator's pid no longer exists)."""
+    import re
+    cp = run(["ip", "netns", "list"], check=False)
+    for line in cp.stdout.splitlines():
+        name = line.split()[0] if line.split() else ""
+        m = re.match(STALE_PATTERN, name)
+        if m and not os.path.exists(f"/proc/{m.group(2)}"):
+            run(["ip", "netns", "del", name], check=False)
