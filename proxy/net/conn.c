@@ -20,13 +20,24 @@ struct send_scratch {
 /* Memory an active connection needs beyond its public struct, allocated on first send or connect
  * and freed at close, so an idle keep-alive connection stays small. Owned by the rs_conn. */
 struct rs_conn_ext {
-    struct rs_conn_chunk chunks[RS_CONN_MAX_CHUNKS];
+    struct rs_conn_chunk *chunks; /* ring of `cap` entries (a power of two), grown on demand */
+    unsigned cap;
     struct send_scratch send;
     struct __kernel_timespec connect_ts;
     struct sockaddr_storage connect_addr;
 };
 
 static struct rs_conn_ext *ext_of(struct rs_conn *c);
+
+static void free_ext(struct rs_conn *c)
+{
+    if (c->ext) {
+        free(c->ext->chunks);
+        free(c->ext);
+        c->ext = NULL;
+    }
+    c->head = 0;
+}
 
 static void check_closed(struct rs_conn *c);
 static void report_closed(struct rs_loop *loop, struct rs_deferred *d);
@@ -124,12 +135,13 @@ void rs_conn_read_pause(struct rs_conn *c)
 static void release_chunks(struct rs_conn *c, size_t sent)
 {
     while (sent > 0 && c->count > 0) {
-        struct rs_conn_chunk *ch = &ext_of(c)->chunks[c->head];
+        struct rs_conn_ext *x = ext_of(c);
+        struct rs_conn_chunk *ch = &x->chunks[c->head];
         if (sent >= ch->len) {
             sent -= ch->len;
             c->queued_bytes -= ch->len;
             rs_loop_buf_release(c->loop, ch->bid);
-            c->head = (c->head + 1) % RS_CONN_MAX_CHUNKS;
+            c->head = (c->head + 1) & (x->cap - 1);
             c->count--;
         } else {
             ch->off += (uint32_t)sent;
@@ -186,10 +198,8 @@ static void send_cb(struct rs_loop *loop, struct rs_io *io, const struct io_urin
     c->tx_bytes += (uint64_t)cqe->res;
     release_chunks(c, (size_t)cqe->res);
     flush(c);
-    if (c->count == 0 && !c->sending && !c->connecting) {
-        free(c->ext);
-        c->ext = NULL;
-    }
+    if (c->count == 0 && !c->sending && !c->connecting)
+        free_ext(c);
     maybe_shutdown(c);
     if (!c->closing && c->queued_bytes <= c->limit / 2)
         c->cb->on_send_drained(c, c->owner);
@@ -201,9 +211,11 @@ static void flush(struct rs_conn *c)
     if (c->sending || c->count == 0 || c->closing || c->connecting)
         return;
     struct send_scratch *s = &ext_of(c)->send;
+    struct rs_conn_chunk *s_chunks = c->ext->chunks;
+    unsigned s_cap = c->ext->cap;
     unsigned n = c->count < RS_CONN_MAX_IOV ? c->count : RS_CONN_MAX_IOV;
     for (unsigned i = 0; i < n; i++) {
-        struct rs_conn_chunk *ch = &ext_of(c)->chunks[(c->head + i) % RS_CONN_MAX_CHUNKS];
+        struct rs_conn_chunk *ch = &s_chunks[(c->head + i) & (s_cap - 1)];
         s->iov[i].iov_base = rs_loop_buf(c->loop, ch->bid) + ch->off;
         s->iov[i].iov_len = ch->len;
     }
@@ -216,15 +228,35 @@ static void flush(struct rs_conn *c)
     c->inflight++;
 }
 
+/* Makes room for one more chunk. The queue is bounded by the owner's backpressure (it pauses the
+ * source past the limit), not by this ring: data already received must never be dropped. */
+static int grow_ring(struct rs_conn *c)
+{
+    struct rs_conn_ext *x = ext_of(c);
+    if (c->count < x->cap)
+        return 0;
+    unsigned cap = x->cap ? x->cap * 2 : 16;
+    struct rs_conn_chunk *chunks = malloc(sizeof *chunks * cap);
+    if (chunks == NULL)
+        return -1;
+    for (unsigned i = 0; i < c->count; i++)
+        chunks[i] = x->chunks[(c->head + i) & (x->cap - 1)];
+    free(x->chunks);
+    x->chunks = chunks;
+    x->cap = cap;
+    c->head = 0;
+    return 0;
+}
+
 void rs_conn_send_buf(struct rs_conn *c, uint16_t bid, uint32_t off, uint32_t len)
 {
-    if (c->closing || c->shutdown_wanted || c->count >= RS_CONN_MAX_CHUNKS) {
-        /* Nowhere to go: the owner checks rs_conn_over_limit before feeding us, so this only
-         * happens to data racing a close. */
+    if (c->closing || c->shutdown_wanted || grow_ring(c) < 0) {
+        /* Nowhere to go: data racing a close (or no memory for the queue). */
         rs_loop_buf_release(c->loop, bid);
         return;
     }
-    struct rs_conn_chunk *ch = &ext_of(c)->chunks[(c->head + c->count) % RS_CONN_MAX_CHUNKS];
+    struct rs_conn_ext *x = c->ext;
+    struct rs_conn_chunk *ch = &x->chunks[(c->head + c->count) & (x->cap - 1)];
     ch->bid = bid;
     ch->off = off;
     ch->len = len;
@@ -344,8 +376,7 @@ static void check_closed(struct rs_conn *c)
         close(c->fd); /* only now: closing earlier could let the number be reused under us */
         c->fd = -1;
     }
-    free(c->ext);
-    c->ext = NULL;
+    free_ext(c);
     rs_loop_defer(c->loop, &c->closed_call);
 }
 

@@ -34,6 +34,8 @@ struct rs_conn_callbacks {
     void (*on_closed)(struct rs_conn *c, void *owner);
 };
 
+/* Past this many queued buffers the queue counts as over its limit, whatever their size: many
+ * small reads cost as much bookkeeping as a few large ones. */
 #define RS_CONN_MAX_CHUNKS 128
 
 struct rs_conn_chunk {
