@@ -179,7 +179,9 @@ class Backend:
         self.host = hosts[0]
         self.port = port
         for s in socks:
-            self._servers.append(call(asyncio.start_server(self._on_conn, sock=s, limit=1 << 20)))
+            # start_server calls listen() again: give it the backlog, or it resets it to 100.
+            self._servers.append(call(asyncio.start_server(self._on_conn, sock=s, limit=1 << 20,
+                                                           backlog=backlog)))
 
     @property
     def addr(self):
