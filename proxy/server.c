@@ -97,7 +97,7 @@ void rs_server_begin_shutdown(struct rs_server *s, const char *why)
     publish_state(s);
     s->drain_deadline_ms = rs_loop_now_ms(s->loop) + (uint64_t)s->opt.drain_time_s * 1000u;
     for (unsigned i = 0; i < s->n_workers; i++)
-        rs_worker_post_drain(&s->workers[i]);
+        rs_worker_post_drain(&s->workers[i], s->loop);
     rs_timer_arm(s->loop, &s->tick, 1);
 }
 
@@ -108,7 +108,7 @@ void rs_server_drain_listeners(struct rs_server *s)
     s->listeners_drained = true;
     RS_INFO("admin: draining listeners");
     for (unsigned i = 0; i < s->n_workers; i++)
-        rs_worker_post_drain(&s->workers[i]);
+        rs_worker_post_drain(&s->workers[i], s->loop);
     rs_stats_gauge_set(s->main_shard, s->st.listener_manager_total_listeners_active, 0);
 }
 
@@ -186,7 +186,7 @@ static int start_workers(struct rs_server *s)
 static void stop_workers(struct rs_server *s)
 {
     for (unsigned i = 0; i < s->n_workers; i++)
-        rs_worker_post_stop(&s->workers[i]);
+        rs_worker_post_stop(&s->workers[i], s->loop);
     for (unsigned i = 0; i < s->n_workers; i++)
         rs_worker_join(&s->workers[i]);
     free(s->workers);

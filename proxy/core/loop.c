@@ -359,6 +359,9 @@ int rs_loop_post(struct rs_loop *from, struct rs_loop *target, rs_post_cb cb, vo
     if (from != NULL && from != target) {
         struct io_uring_sqe *sqe = rs_loop_sqe(from, &msg_ring_sent_io);
         io_uring_prep_msg_ring(sqe, target->ring.ring_fd, 0, RS_LOOP_WAKE_TAG, 0);
+        /* Submitted now rather than at the end of the sender's turn: the sender may be about to
+         * block (joining the target's thread, say), and posts are rare. */
+        io_uring_submit(&from->ring);
         return 0;
     }
     uint64_t one = 1;

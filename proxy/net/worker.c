@@ -270,14 +270,14 @@ int rs_worker_start(struct rs_worker *w)
     return 0;
 }
 
-void rs_worker_post_drain(struct rs_worker *w)
+void rs_worker_post_drain(struct rs_worker *w, struct rs_loop *from)
 {
-    rs_loop_post(NULL, w->loop, drain_cb, w);
+    rs_loop_post(from, w->loop, drain_cb, w);
 }
 
-void rs_worker_post_stop(struct rs_worker *w)
+void rs_worker_post_stop(struct rs_worker *w, struct rs_loop *from)
 {
-    rs_loop_post(NULL, w->loop, stop_cb, w);
+    rs_loop_post(from, w->loop, stop_cb, w);
 }
 
 void rs_worker_join(struct rs_worker *w)

@@ -63,10 +63,11 @@ struct rs_worker {
 
 /* Starts the thread; returns once its loop runs (0) or failed (-1, reason logged). */
 int rs_worker_start(struct rs_worker *w);
-/* From the main thread: stop accepting (listen sockets closed) and ask connections to finish. */
-void rs_worker_post_drain(struct rs_worker *w);
+/* From the main thread (`from` is its loop: the wake-up is an IORING_OP_MSG_RING): stop accepting
+ * and ask connections to finish. */
+void rs_worker_post_drain(struct rs_worker *w, struct rs_loop *from);
 /* From the main thread: close everything now, then end the thread. */
-void rs_worker_post_stop(struct rs_worker *w);
+void rs_worker_post_stop(struct rs_worker *w, struct rs_loop *from);
 void rs_worker_join(struct rs_worker *w);
 
 void rs_worker_active_add(struct rs_worker *w, struct rs_active *a);
