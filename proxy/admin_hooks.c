@@ -123,18 +123,26 @@ static void dump_bootstrap(struct rs_server *s, struct rs_strbuf *out, const cha
     rs_strbuf_printf(out, ",\"last_updated\":\"%s\"}", updated);
 }
 
-static void dump_clusters(struct rs_server *s, struct rs_strbuf *out, const char *updated)
+/* One of Envoy's *ConfigDump sections for static resources: each resource is shown as an Any of
+ * its own type, with the time it was loaded. */
+struct static_section {
+    const char *dump_type; /* "envoy.admin.v3.ClustersConfigDump" */
+    const char *list_key;  /* "static_clusters" */
+    const char *item_key;  /* "cluster" */
+    const char *item_type; /* "envoy.config.cluster.v3.Cluster" */
+};
+
+static void dump_static(struct rs_strbuf *out, const struct static_section *sec,
+                        ProtobufCMessage *const *items, size_t n, const char *updated)
 {
-    const Envoy__Config__Bootstrap__V3__Bootstrap__StaticResources *sr =
-        s->cfg->bootstrap->static_resources;
-    rs_strbuf_puts(out, "{\"@type\":\"type.googleapis.com/envoy.admin.v3.ClustersConfigDump\","
-                        "\"static_clusters\":[");
-    for (size_t i = 0; sr && i < sr->n_clusters; i++) {
-        rs_strbuf_puts(out, i ? ",{\"cluster\":" : "{\"cluster\":");
-        /* Envoy shows each resource as an Any of its own type. */
+    rs_strbuf_printf(out, "{\"@type\":\"type.googleapis.com/%s\",\"%s\":[", sec->dump_type,
+                     sec->list_key);
+    for (size_t i = 0; i < n; i++) {
         struct rs_strbuf inner = RS_STRBUF_INIT;
-        append_message_json(&inner, &sr->clusters[i]->base);
-        rs_strbuf_puts(out, "{\"@type\":\"type.googleapis.com/envoy.config.cluster.v3.Cluster\"");
+        append_message_json(&inner, items[i]);
+        rs_strbuf_printf(out, "%s{\"%s\":{\"@type\":\"type.googleapis.com/%s\"", i ? "," : "",
+                         sec->item_key, sec->item_type);
+        /* inner is "{...}": splice its fields after @type. */
         if (inner.len > 2)
             rs_strbuf_printf(out, ",%s", inner.data + 1);
         else
@@ -145,25 +153,26 @@ static void dump_clusters(struct rs_server *s, struct rs_strbuf *out, const char
     rs_strbuf_puts(out, "]}");
 }
 
-static void dump_listeners(struct rs_server *s, struct rs_strbuf *out, const char *updated)
+static void dump_clusters(struct rs_server *s, struct rs_strbuf *out, const char *updated)
 {
+    static const struct static_section sec = {"envoy.admin.v3.ClustersConfigDump",
+                                              "static_clusters", "cluster",
+                                              "envoy.config.cluster.v3.Cluster"};
     const Envoy__Config__Bootstrap__V3__Bootstrap__StaticResources *sr =
         s->cfg->bootstrap->static_resources;
-    rs_strbuf_puts(out, "{\"@type\":\"type.googleapis.com/envoy.admin.v3.ListenersConfigDump\","
-                        "\"static_listeners\":[");
-    for (size_t i = 0; sr && i < sr->n_listeners; i++) {
-        rs_strbuf_puts(out, i ? ",{\"listener\":" : "{\"listener\":");
-        struct rs_strbuf inner = RS_STRBUF_INIT;
-        append_message_json(&inner, &sr->listeners[i]->base);
-        rs_strbuf_puts(out, "{\"@type\":\"type.googleapis.com/envoy.config.listener.v3.Listener\"");
-        if (inner.len > 2)
-            rs_strbuf_printf(out, ",%s", inner.data + 1);
-        else
-            rs_strbuf_puts(out, "}");
-        rs_strbuf_free(&inner);
-        rs_strbuf_printf(out, ",\"last_updated\":\"%s\"}", updated);
-    }
-    rs_strbuf_puts(out, "]}");
+    dump_static(out, &sec, sr ? (ProtobufCMessage *const *)sr->clusters : NULL,
+                sr ? sr->n_clusters : 0, updated);
+}
+
+static void dump_listeners(struct rs_server *s, struct rs_strbuf *out, const char *updated)
+{
+    static const struct static_section sec = {"envoy.admin.v3.ListenersConfigDump",
+                                              "static_listeners", "listener",
+                                              "envoy.config.listener.v3.Listener"};
+    const Envoy__Config__Bootstrap__V3__Bootstrap__StaticResources *sr =
+        s->cfg->bootstrap->static_resources;
+    dump_static(out, &sec, sr ? (ProtobufCMessage *const *)sr->listeners : NULL,
+                sr ? sr->n_listeners : 0, updated);
 }
 
 static int hook_config_dump(void *ctx, const char *resource, struct rs_strbuf *out)
