@@ -4,6 +4,7 @@ The binary is $RINGSIDE_PROXY if set, else `bazel info bazel-bin`/proxy/ringside
 options for that query can be given in $RINGSIDE_BAZEL_STARTUP, e.g. "--output_base=/tmp/b").
 """
 
+import ctypes
 import http.client
 import json
 import os
@@ -26,6 +27,7 @@ REPO = Path(__file__).resolve().parents[2]
 SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
                      "ERROR: ThreadSanitizer", "SUMMARY: UndefinedBehaviorSanitizer")
 
+PR_SET_PDEATHSIG = 1
 _binary = None
 
 
@@ -216,7 +218,9 @@ class Proxy:
         nofile = self.nofile
 
         def preexec():
-            os.setsid()
+            os.setsid()  # Ctrl-C on the test run does not reach the proxy: teardown stops it
+            # ...and if the test process dies without a teardown, the proxy goes with it.
+            ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
             if nofile is not None:
                 hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
                 if hard != resource.RLIM_INFINITY and nofile > hard:
