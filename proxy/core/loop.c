@@ -43,6 +43,7 @@ struct rs_loop {
     unsigned buf_count;
     unsigned buf_size;
     unsigned bufs_in_use;
+    uint16_t *buf_refs; /* references per handed-out buffer (HTTP slices share buffers) */
     uint16_t bgid;
     struct rs_buf_waiter *waiters_head, *waiters_tail;
     struct rs_deferred *deferred_head, *deferred_tail;
@@ -114,7 +115,8 @@ static int init_buffers(struct rs_loop *loop, unsigned count, unsigned size)
         return -errno;
     loop->br = map;
     loop->bufs = aligned_alloc(4096, (size_t)count * size);
-    if (loop->bufs == NULL)
+    loop->buf_refs = calloc(count, sizeof *loop->buf_refs);
+    if (loop->bufs == NULL || loop->buf_refs == NULL)
         return -ENOMEM;
     struct io_uring_buf_reg reg;
     memset(&reg, 0, sizeof reg);
@@ -218,6 +220,7 @@ void rs_loop_free(struct rs_loop *loop)
     if (loop->br)
         munmap(loop->br, loop->br_map_len);
     free(loop->bufs);
+    free(loop->buf_refs);
     if (loop->wake_fd >= 0)
         close(loop->wake_fd);
     pthread_mutex_destroy(&loop->posts_lock);
@@ -280,7 +283,13 @@ unsigned rs_loop_bufs_in_use(const struct rs_loop *loop)
 uint8_t *rs_loop_buf_take(struct rs_loop *loop, uint16_t bid)
 {
     loop->bufs_in_use++;
+    loop->buf_refs[bid] = 1;
     return loop->bufs + (size_t)bid * loop->buf_size;
+}
+
+void rs_loop_buf_ref(struct rs_loop *loop, uint16_t bid)
+{
+    loop->buf_refs[bid]++;
 }
 
 uint8_t *rs_loop_buf(struct rs_loop *loop, uint16_t bid)
@@ -290,6 +299,8 @@ uint8_t *rs_loop_buf(struct rs_loop *loop, uint16_t bid)
 
 void rs_loop_buf_release(struct rs_loop *loop, uint16_t bid)
 {
+    if (--loop->buf_refs[bid] > 0)
+        return;
     io_uring_buf_ring_add(loop->br, loop->bufs + (size_t)bid * loop->buf_size, loop->buf_size, bid,
                           io_uring_buf_ring_mask(loop->buf_count), 0);
     io_uring_buf_ring_advance(loop->br, 1);

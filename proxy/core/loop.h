@@ -61,8 +61,12 @@ uint16_t rs_loop_buf_group(const struct rs_loop *loop);
 unsigned rs_loop_buf_size(const struct rs_loop *loop);
 /* Call once for each buffer a completion hands out: accounts it as in use. */
 uint8_t *rs_loop_buf_take(struct rs_loop *loop, uint16_t bid);
+/* One more owner for a handed-out buffer (several slices of one received buffer can travel
+ * separately, e.g. the end of an HTTP head and the start of its body): each owner releases. */
+void rs_loop_buf_ref(struct rs_loop *loop, uint16_t bid);
 /* The memory of buffer bid (no accounting). */
 uint8_t *rs_loop_buf(struct rs_loop *loop, uint16_t bid);
+/* Drops one reference; the buffer goes back to the kernel's ring with the last one. */
 void rs_loop_buf_release(struct rs_loop *loop, uint16_t bid);
 /* Buffers currently handed out to receivers (for stats and tests). */
 unsigned rs_loop_bufs_in_use(const struct rs_loop *loop);
