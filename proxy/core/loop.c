@@ -114,7 +114,9 @@ static int init_buffers(struct rs_loop *loop, unsigned count, unsigned size)
     if (map == MAP_FAILED)
         return -errno;
     loop->br = map;
-    loop->bufs = aligned_alloc(4096, (size_t)count * size);
+    /* aligned_alloc wants a size that is a multiple of the alignment. */
+    size_t bytes = ((size_t)count * size + 4095) & ~(size_t)4095;
+    loop->bufs = aligned_alloc(4096, bytes);
     loop->buf_refs = calloc(count, sizeof *loop->buf_refs);
     if (loop->bufs == NULL || loop->buf_refs == NULL)
         return -ENOMEM;
