@@ -73,6 +73,12 @@ int rs_buffer_add_loop(struct rs_buffer *b, uint16_t bid, uint32_t off, uint32_t
     return push(b, s);
 }
 
+int rs_buffer_adopt_loop(struct rs_buffer *b, uint16_t bid, uint32_t off, uint32_t len)
+{
+    struct rs_slice s = {rs_loop_buf(b->loop, bid) + off, len, bid, NULL};
+    return push(b, s);
+}
+
 int rs_buffer_add_owned(struct rs_buffer *b, uint8_t *block, size_t len)
 {
     struct rs_slice s = {block, (uint32_t)len, -1, block};

@@ -38,6 +38,9 @@ static inline size_t rs_buffer_len(const struct rs_buffer *b)
 
 /* Appends bytes [off, off+len) of loop buffer bid, taking a new reference on it. */
 int rs_buffer_add_loop(struct rs_buffer *b, uint16_t bid, uint32_t off, uint32_t len);
+/* Same, adopting the caller's reference instead of taking a new one (a receive handing its buffer
+ * on). */
+int rs_buffer_adopt_loop(struct rs_buffer *b, uint16_t bid, uint32_t off, uint32_t len);
 /* Appends a heap block the buffer now owns (freed when its last byte is drained). */
 int rs_buffer_add_owned(struct rs_buffer *b, uint8_t *block, size_t len);
 /* Appends a copy of data. */

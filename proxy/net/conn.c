@@ -20,8 +20,6 @@ struct send_scratch {
 /* Memory an active connection needs beyond its public struct, allocated on first send or connect
  * and freed at close, so an idle keep-alive connection stays small. Owned by the rs_conn. */
 struct rs_conn_ext {
-    struct rs_conn_chunk *chunks; /* ring of `cap` entries (a power of two), grown on demand */
-    unsigned cap;
     struct send_scratch send;
     struct __kernel_timespec connect_ts;
     struct sockaddr_storage connect_addr;
@@ -32,11 +30,9 @@ static struct rs_conn_ext *ext_of(struct rs_conn *c);
 static void free_ext(struct rs_conn *c)
 {
     if (c->ext) {
-        free(c->ext->chunks);
         free(c->ext);
         c->ext = NULL;
     }
-    c->head = 0;
 }
 
 static void check_closed(struct rs_conn *c);
@@ -132,29 +128,9 @@ void rs_conn_read_pause(struct rs_conn *c)
 
 /* ---- send ---- */
 
-static void release_chunks(struct rs_conn *c, size_t sent)
-{
-    while (sent > 0 && c->count > 0) {
-        struct rs_conn_ext *x = ext_of(c);
-        struct rs_conn_chunk *ch = &x->chunks[c->head];
-        if (sent >= ch->len) {
-            sent -= ch->len;
-            c->queued_bytes -= ch->len;
-            rs_loop_buf_release(c->loop, ch->bid);
-            c->head = (c->head + 1) & (x->cap - 1);
-            c->count--;
-        } else {
-            ch->off += (uint32_t)sent;
-            ch->len -= (uint32_t)sent;
-            c->queued_bytes -= sent;
-            sent = 0;
-        }
-    }
-}
-
 static void drop_queue(struct rs_conn *c)
 {
-    release_chunks(c, c->queued_bytes);
+    rs_buffer_clear(&c->out);
 }
 
 static void shutdown_cb(struct rs_loop *loop, struct rs_io *io, const struct io_uring_cqe *cqe)
@@ -168,7 +144,8 @@ static void shutdown_cb(struct rs_loop *loop, struct rs_io *io, const struct io_
 
 static void maybe_shutdown(struct rs_conn *c)
 {
-    if (!c->shutdown_wanted || c->shutdown_done || c->sending || c->count > 0 || c->closing)
+    if (!c->shutdown_wanted || c->shutdown_done || c->sending || rs_buffer_len(&c->out) > 0 ||
+        c->closing)
         return;
     c->shutdown_done = true;
     struct io_uring_sqe *sqe = rs_loop_sqe(c->loop, &c->shutdown_io);
@@ -196,29 +173,24 @@ static void send_cb(struct rs_loop *loop, struct rs_io *io, const struct io_urin
         return;
     }
     c->tx_bytes += (uint64_t)cqe->res;
-    release_chunks(c, (size_t)cqe->res);
+    rs_buffer_drain(&c->out, (size_t)cqe->res);
     flush(c);
-    if (c->count == 0 && !c->sending && !c->connecting)
+    if (rs_buffer_len(&c->out) == 0 && !c->sending && !c->connecting) {
+        rs_buffer_clear(&c->out); /* frees the slice array: idle connections hold nothing */
         free_ext(c);
+    }
     maybe_shutdown(c);
-    if (!c->closing && c->queued_bytes <= c->limit / 2)
+    if (!c->closing && rs_buffer_len(&c->out) <= c->limit / 2)
         c->cb->on_send_drained(c, c->owner);
     check_closed(c);
 }
 
 static void flush(struct rs_conn *c)
 {
-    if (c->sending || c->count == 0 || c->closing || c->connecting)
+    if (c->sending || rs_buffer_len(&c->out) == 0 || c->closing || c->connecting)
         return;
     struct send_scratch *s = &ext_of(c)->send;
-    struct rs_conn_chunk *s_chunks = c->ext->chunks;
-    unsigned s_cap = c->ext->cap;
-    unsigned n = c->count < RS_CONN_MAX_IOV ? c->count : RS_CONN_MAX_IOV;
-    for (unsigned i = 0; i < n; i++) {
-        struct rs_conn_chunk *ch = &s_chunks[(c->head + i) & (s_cap - 1)];
-        s->iov[i].iov_base = rs_loop_buf(c->loop, ch->bid) + ch->off;
-        s->iov[i].iov_len = ch->len;
-    }
+    unsigned n = rs_buffer_iov(&c->out, s->iov, RS_CONN_MAX_IOV);
     memset(&s->msg, 0, sizeof s->msg);
     s->msg.msg_iov = s->iov;
     s->msg.msg_iovlen = n;
@@ -228,40 +200,26 @@ static void flush(struct rs_conn *c)
     c->inflight++;
 }
 
-/* Makes room for one more chunk. The queue is bounded by the owner's backpressure (it pauses the
- * source past the limit), not by this ring: data already received must never be dropped. */
-static int grow_ring(struct rs_conn *c)
-{
-    struct rs_conn_ext *x = ext_of(c);
-    if (c->count < x->cap)
-        return 0;
-    unsigned cap = x->cap ? x->cap * 2 : 16;
-    struct rs_conn_chunk *chunks = malloc(sizeof *chunks * cap);
-    if (chunks == NULL)
-        return -1;
-    for (unsigned i = 0; i < c->count; i++)
-        chunks[i] = x->chunks[(c->head + i) & (x->cap - 1)];
-    free(x->chunks);
-    x->chunks = chunks;
-    x->cap = cap;
-    c->head = 0;
-    return 0;
-}
-
 void rs_conn_send_buf(struct rs_conn *c, uint16_t bid, uint32_t off, uint32_t len)
 {
-    if (c->closing || c->shutdown_wanted || grow_ring(c) < 0) {
-        /* Nowhere to go: data racing a close (or no memory for the queue). */
+    if (c->closing || c->shutdown_wanted) {
+        /* Nowhere to go: data racing a close. */
         rs_loop_buf_release(c->loop, bid);
         return;
     }
-    struct rs_conn_ext *x = c->ext;
-    struct rs_conn_chunk *ch = &x->chunks[(c->head + c->count) & (x->cap - 1)];
-    ch->bid = bid;
-    ch->off = off;
-    ch->len = len;
-    c->count++;
-    c->queued_bytes += len;
+    /* The queue is bounded by the owner's backpressure (it pauses the source past the limit):
+     * data already received is never dropped here. */
+    rs_buffer_adopt_loop(&c->out, bid, off, len);
+    flush(c);
+}
+
+void rs_conn_send(struct rs_conn *c, struct rs_buffer *data)
+{
+    if (c->closing || c->shutdown_wanted) {
+        rs_buffer_clear(data);
+        return;
+    }
+    rs_buffer_move(&c->out, data, rs_buffer_len(data));
     flush(c);
 }
 
@@ -338,6 +296,7 @@ void rs_conn_init(struct rs_conn *c, struct rs_loop *loop, int fd, size_t limit,
     c->shutdown_io.cb = shutdown_cb;
     c->cancel_io.cb = cancel_cb;
     c->buf_waiter.cb = on_buffers_back;
+    rs_buffer_init(&c->out, loop);
     c->closed_call.cb = report_closed;
 }
 

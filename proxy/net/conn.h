@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "proxy/core/buffer.h"
 #include "proxy/core/loop.h"
 
 struct rs_conn;
@@ -38,12 +39,6 @@ struct rs_conn_callbacks {
  * small reads cost as much bookkeeping as a few large ones. */
 #define RS_CONN_MAX_CHUNKS 128
 
-struct rs_conn_chunk {
-    uint16_t bid;
-    uint32_t off;
-    uint32_t len;
-};
-
 struct rs_conn {
     struct rs_loop *loop;
     int fd;
@@ -63,9 +58,9 @@ struct rs_conn {
     struct rs_buf_waiter buf_waiter; /* re-arms reading when buffers come back */
     struct rs_deferred closed_call;  /* on_closed runs deferred, never under a caller */
 
-    /* Send queue: a ring of loop buffers, kept in `ext` (see conn.c). */
-    unsigned head, count;
-    size_t queued_bytes;
+    /* Send queue: slices of receive buffers and heap blocks, sent with one sendmsg per turn. Its
+     * slice array is freed whenever it empties. */
+    struct rs_buffer out;
     size_t limit; /* per_connection_buffer_limit_bytes: past it the peer stops reading */
 
     uint64_t rx_bytes, tx_bytes;
@@ -87,15 +82,18 @@ void rs_conn_read_start(struct rs_conn *c);
 /* Stops delivering data (the armed receive is cancelled). */
 void rs_conn_read_pause(struct rs_conn *c);
 
-/* Queues loop buffer bid (ownership passes to the connection, released once sent or on close). */
+/* Queues loop buffer bid (the caller's reference passes to the connection, released once sent or
+ * on close). */
 void rs_conn_send_buf(struct rs_conn *c, uint16_t bid, uint32_t off, uint32_t len);
+/* Queues everything in data (moved: data is left empty). */
+void rs_conn_send(struct rs_conn *c, struct rs_buffer *data);
 static inline bool rs_conn_over_limit(const struct rs_conn *c)
 {
-    return c->queued_bytes > c->limit || c->count >= RS_CONN_MAX_CHUNKS - 1;
+    return rs_buffer_len(&c->out) > c->limit || c->out.count >= RS_CONN_MAX_CHUNKS - 1;
 }
 static inline size_t rs_conn_queued(const struct rs_conn *c)
 {
-    return c->queued_bytes;
+    return rs_buffer_len(&c->out);
 }
 
 /* Half-closes our sending side once the queue is flushed. */
