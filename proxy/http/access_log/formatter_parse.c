@@ -23,6 +23,10 @@ static const struct op_def op_defs[] = {
     {"REQ", RS_FMT_REQ, ARG_HEADER},
     {"RESP", RS_FMT_RESP, ARG_HEADER},
     {"TRAILER", RS_FMT_TRAILER, ARG_HEADER},
+    /* Envoy's newer spellings of the three above (its default format uses them since 1.3x). */
+    {"REQUEST_HEADER", RS_FMT_REQ, ARG_HEADER},
+    {"RESPONSE_HEADER", RS_FMT_RESP, ARG_HEADER},
+    {"RESPONSE_TRAILER", RS_FMT_TRAILER, ARG_HEADER},
     {"PROTOCOL", RS_FMT_PROTOCOL, ARG_NONE},
     {"RESPONSE_CODE", RS_FMT_RESPONSE_CODE, ARG_NONE},
     {"RESPONSE_CODE_DETAILS", RS_FMT_RESPONSE_CODE_DETAILS, ARG_NONE},

@@ -162,6 +162,10 @@ static void test_operators_present(void **state)
     expect_text(si, "%REQ(:METHOD)% %REQ(User-Agent)%", "GET curl/8.5.0");
     expect_text(si, "%RESP(content-type)% %RESP(:STATUS)%", "text/plain 200");
     expect_text(si, "%TRAILER(GRPC-STATUS)%", "0");
+    expect_text(si,
+                "%REQUEST_HEADER(:METHOD)% %RESPONSE_HEADER(CONTENT-TYPE)% "
+                "%RESPONSE_TRAILER(grpc-status)% %REQUEST_HEADER(X-NO?:AUTHORITY)%:3",
+                "GET text/plain 0 exa");
     expect_text(si, "[%REQ(X-EMPTY)%]", "[]"); /* present but empty is not missing */
     expect_text(si, "100%% done %%%PROTOCOL%%%", "100% done %HTTP/1.1%");
     char host[256];
