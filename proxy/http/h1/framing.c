@@ -146,6 +146,10 @@ enum rs_h1_status rs_h1_derive_framing(struct rs_h1_head *head, bool is_response
     }
 
     head->keep_alive = head->version_minor >= 1 ? !opts.close : (opts.keep_alive && !opts.close);
+    /* RFC 9112 6.1: Transfer-Encoding in an HTTP/1.0 message means its framing cannot be trusted;
+     * the connection closes after it. */
+    if (head->chunked && head->version_minor == 0)
+        head->keep_alive = false;
     if (opts.upgrade && upgrade) {
         head->upgrade = true;
         head->upgrade_protocol = *upgrade;

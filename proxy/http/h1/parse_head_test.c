@@ -148,6 +148,20 @@ static void test_keep_alive_matrix(void **state)
     }
 }
 
+static void test_chunked_http10_closes(void **state)
+{
+    (void)state;
+    struct parsed p;
+    assert_int_equal(parse_req_n(&p,
+                                 LIT("POST / HTTP/1.0\r\nConnection: keep-alive\r\n"
+                                     "Transfer-Encoding: chunked\r\n\r\n"),
+                                 NULL),
+                     RS_H1_DONE);
+    assert_true(p.head.chunked);
+    assert_false(p.head.keep_alive);
+    assert_int_equal(rs_h1_request_body_kind(&p.head), RS_H1_BODY_CHUNKED);
+}
+
 static void test_upgrade(void **state)
 {
     (void)state;
@@ -352,11 +366,17 @@ static void test_response_body_kinds(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_simple_request),      cmocka_unit_test(test_need_more_every_prefix),
-        cmocka_unit_test(test_leading_empty_lines), cmocka_unit_test(test_pipelined),
-        cmocka_unit_test(test_keep_alive_matrix),   cmocka_unit_test(test_upgrade),
-        cmocka_unit_test(test_expect_continue),     cmocka_unit_test(test_hop_by_hop),
-        cmocka_unit_test(test_count_limit),         cmocka_unit_test(test_size_limit),
+        cmocka_unit_test(test_simple_request),
+        cmocka_unit_test(test_need_more_every_prefix),
+        cmocka_unit_test(test_leading_empty_lines),
+        cmocka_unit_test(test_pipelined),
+        cmocka_unit_test(test_keep_alive_matrix),
+        cmocka_unit_test(test_chunked_http10_closes),
+        cmocka_unit_test(test_upgrade),
+        cmocka_unit_test(test_expect_continue),
+        cmocka_unit_test(test_hop_by_hop),
+        cmocka_unit_test(test_count_limit),
+        cmocka_unit_test(test_size_limit),
         cmocka_unit_test(test_response_body_kinds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
