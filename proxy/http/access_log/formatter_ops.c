@@ -68,6 +68,29 @@ static enum rs_fmt_value without_port(const char *addr, struct rs_strbuf *out)
     return RS_FMT_STRING;
 }
 
+/* The port of "1.2.3.4:80" or "[::1]:80" as a number; missing when there is none. */
+static enum rs_fmt_value port_of(const char *addr, struct rs_strbuf *out)
+{
+    if (addr == NULL)
+        return RS_FMT_MISSING;
+    const char *colon = strrchr(addr, ':');
+    if (colon == NULL || (addr[0] != '[' && strchr(addr, ':') != colon) ||
+        (addr[0] == '[' && colon[-1] != ']'))
+        return RS_FMT_MISSING;
+    uint64_t port = 0;
+    const char *p = colon + 1;
+    if (*p == '\0')
+        return RS_FMT_MISSING;
+    for (; *p != '\0'; p++) {
+        if (*p < '0' || *p > '9' || port > 65535)
+            return RS_FMT_MISSING;
+        port = port * 10 + (uint64_t)(*p - '0');
+    }
+    if (port > 65535)
+        return RS_FMT_MISSING;
+    return num_value(port, out);
+}
+
 static enum rs_fmt_value eval(const struct rs_fmt_op *op, const struct rs_stream_info *si,
                               struct rs_strbuf *out)
 {
@@ -126,6 +149,22 @@ static enum rs_fmt_value eval(const struct rs_fmt_op *op, const struct rs_stream
         return str_value(si->downstream_local_address, out);
     case RS_FMT_DOWNSTREAM_LOCAL_ADDRESS_WITHOUT_PORT:
         return without_port(si->downstream_local_address, out);
+    case RS_FMT_DOWNSTREAM_REMOTE_PORT:
+        return port_of(si->downstream_remote_address, out);
+    case RS_FMT_DOWNSTREAM_LOCAL_PORT:
+        return port_of(si->downstream_local_address, out);
+    case RS_FMT_UPSTREAM_LOCAL_ADDRESS:
+        return str_value(si->upstream_local_address, out);
+    case RS_FMT_REQUESTED_SERVER_NAME:
+        return str_value(si->requested_server_name, out);
+    case RS_FMT_CONNECTION_TERMINATION_DETAILS:
+        return str_value(si->connection_termination_details, out);
+    case RS_FMT_DOWNSTREAM_PEER_URI_SAN:
+        return str_value(si->downstream_peer_uri_san, out);
+    case RS_FMT_DOWNSTREAM_LOCAL_URI_SAN:
+        return str_value(si->downstream_local_uri_san, out);
+    case RS_FMT_UPSTREAM_REQUEST_ATTEMPT_COUNT:
+        return num_value(si->upstream_request_attempt_count, out);
     case RS_FMT_ROUTE_NAME:
         return str_value(si->route_name, out);
     case RS_FMT_STREAM_ID:

@@ -173,6 +173,49 @@ static void test_operators_present(void **state)
     expect_text(si, "%HOSTNAME%", host);
 }
 
+static void test_mesh_operators(void **state)
+{
+    struct fixture *fx = *state;
+    struct rs_stream_info *si = &fx->si;
+    expect_text(si, "%DOWNSTREAM_REMOTE_PORT% %DOWNSTREAM_LOCAL_PORT%", "51234 15006");
+    expect_text(si,
+                "%UPSTREAM_LOCAL_ADDRESS% %REQUESTED_SERVER_NAME% %CONNECTION_TERMINATION_DETAILS% "
+                "%DOWNSTREAM_PEER_URI_SAN% %DOWNSTREAM_LOCAL_URI_SAN% "
+                "%UPSTREAM_REQUEST_ATTEMPT_COUNT%",
+                "- - - - - 0");
+    si->upstream_local_address = "10.0.0.1:40000";
+    si->requested_server_name = "outbound_.80_._.backend.default.svc.cluster.local";
+    si->downstream_peer_uri_san = "spiffe://cluster.local/ns/default/sa/client";
+    si->downstream_local_uri_san = "spiffe://cluster.local/ns/default/sa/server";
+    si->upstream_request_attempt_count = 2;
+    si->response_flags = RS_RF_URX;
+    /* Istio's default sidecar access log format. */
+    expect_text(si,
+                "[%START_TIME%] \"%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)% %PROTOCOL%\" "
+                "%RESPONSE_CODE% %RESPONSE_FLAGS% %RESPONSE_CODE_DETAILS% "
+                "%CONNECTION_TERMINATION_DETAILS% \"%UPSTREAM_TRANSPORT_FAILURE_REASON%\" "
+                "%BYTES_RECEIVED% %BYTES_SENT% %DURATION% %RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)% "
+                "\"%REQ(X-FORWARDED-FOR)%\" \"%REQ(USER-AGENT)%\" \"%REQ(X-REQUEST-ID)%\" "
+                "\"%REQ(:AUTHORITY)%\" \"%UPSTREAM_HOST%\" %UPSTREAM_CLUSTER% "
+                "%UPSTREAM_LOCAL_ADDRESS% %DOWNSTREAM_LOCAL_ADDRESS% %DOWNSTREAM_REMOTE_ADDRESS% "
+                "%REQUESTED_SERVER_NAME% %ROUTE_NAME%\n",
+                "[2024-01-02T03:04:05.678Z] \"GET /api/v1?x=1 HTTP/1.1\" 200 URX via_upstream - "
+                "\"-\" 17 1234 12 7 \"-\" \"curl/8.5.0\" \"4b5e5a5c-1f61-4a4e-9a4e-0d1c2b3a4f5e\" "
+                "\"example.com\" \"10.0.0.2:8080\" backend 10.0.0.1:40000 [::1]:15006 "
+                "192.168.1.7:51234 outbound_.80_._.backend.default.svc.cluster.local "
+                "default-route\n");
+    expect_text(
+        si, "%DOWNSTREAM_PEER_URI_SAN%|%DOWNSTREAM_LOCAL_URI_SAN%|%UPSTREAM_REQUEST_ATTEMPT_COUNT%",
+        "spiffe://cluster.local/ns/default/sa/client|"
+        "spiffe://cluster.local/ns/default/sa/server|2");
+    si->downstream_remote_address = "/var/run/sock";
+    expect_text(si, "%DOWNSTREAM_REMOTE_PORT%", "-");
+    si->downstream_remote_address = "[::1]";
+    expect_text(si, "%DOWNSTREAM_REMOTE_PORT%", "-");
+    si->downstream_remote_address = "1.2.3.4:99999";
+    expect_text(si, "%DOWNSTREAM_REMOTE_PORT%", "-");
+}
+
 static void test_operators_missing(void **state)
 {
     (void)state;
@@ -413,6 +456,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_default_format, setup, teardown),
         cmocka_unit_test_setup_teardown(test_default_format_local_reply, setup, teardown),
         cmocka_unit_test_setup_teardown(test_operators_present, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_mesh_operators, setup, teardown),
         cmocka_unit_test_setup_teardown(test_operators_missing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_response_flags, setup, teardown),
         cmocka_unit_test_setup_teardown(test_truncation, setup, teardown),

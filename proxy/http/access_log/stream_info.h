@@ -75,8 +75,14 @@ struct rs_stream_info {
     const char *upstream_transport_failure_reason;
     const char *downstream_remote_address; /* "1.2.3.4:5678", "[::1]:5678" */
     const char *downstream_local_address;
+    const char *upstream_local_address;
     const char *request_id; /* the x-request-id in effect (%STREAM_ID%) */
     const char *route_name;
+    const char *requested_server_name;          /* TLS SNI from the downstream */
+    const char *connection_termination_details; /* why the proxy closed the connection */
+    const char *downstream_peer_uri_san;        /* the client certificate's URI SAN (mTLS) */
+    const char *downstream_local_uri_san;       /* our certificate's URI SAN */
+    uint32_t upstream_request_attempt_count;    /* 1 + retries; 0 when never routed upstream */
 
     const struct rs_header_map *request_headers;
     const struct rs_header_map *response_headers;
