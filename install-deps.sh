@@ -11,7 +11,8 @@ PACKAGES="
   libgrpc-dev libpcre2-dev libyaml-dev libjansson-dev libmicrohttpd-dev libcmocka-dev
   curl nghttp2-client nginx libnginx-mod-stream haproxy socat iproute2 iptables procps psmisc netcat-openbsd
   prometheus python3 python3-yaml time
-  python3-pytest python3-pytest-timeout iperf3 wrk shellcheck util-linux jq
+  python3-pytest python3-pytest-timeout python3-websockets python3-h2 python3-httpx
+  iperf3 wrk shellcheck util-linux jq
 "
 
 if [ "$(id -u)" -ne 0 ]; then
