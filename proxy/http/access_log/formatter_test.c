@@ -374,6 +374,14 @@ static void test_json_escaping(void **state)
                 "{\"k\\\"ey\":\"a\\\"b\\\\c\\td\\u0001\"}\n");
     expect_json(&fx->si, "k: 'x%REQ(X-EVIL)%'\n", false, false,
                 "{\"k\":\"xa\\\"b\\\\c\\td\\u0001\"}\n");
+    /* UTF-8 passes through; bytes that are not UTF-8 become \u00XX so the line stays JSON. */
+    add(fx->req, "x-utf8", "caf\xc3\xa9 \xe2\x82\xac");
+    add(fx->req, "x-latin1", "caf\xe9\n\xc3");
+    add(fx->req, "x-overlong", "\xc0\xaf\xed\xa0\x80");
+    expect_json(&fx->si, "a: '%REQ(X-UTF8)%'\nb: '%REQ(X-LATIN1)%'\nc: '%REQ(X-OVERLONG)%'\n",
+                false, false,
+                "{\"a\":\"caf\xc3\xa9 \xe2\x82\xac\",\"b\":\"caf\\u00e9\\n\\u00c3\","
+                "\"c\":\"\\u00c0\\u00af\\u00ed\\u00a0\\u0080\"}\n");
 }
 
 static void test_json_omit_and_sort(void **state)
