@@ -6,7 +6,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -256,6 +258,33 @@ static void test_response_flags(void **state)
     assert_null(rs_stream_info_flag_name(RS_RF_UO | RS_RF_UC));
 }
 
+static void test_stream_info_clock(void **state)
+{
+    (void)state;
+    struct rs_stream_info si;
+    struct timespec before, after;
+    clock_gettime(CLOCK_REALTIME, &before);
+    rs_stream_info_start(&si);
+    clock_gettime(CLOCK_REALTIME, &after);
+    assert_true(si.start_time.tv_sec >= before.tv_sec && si.start_time.tv_sec <= after.tv_sec);
+    assert_int_equal(si.first_upstream_rx_byte_ns, RS_STREAM_INFO_UNSET);
+    usleep(3000);
+    rs_stream_info_mark_first(&si, &si.first_upstream_rx_byte_ns);
+    int64_t first = si.first_upstream_rx_byte_ns;
+    assert_true(first >= 3000000);
+    usleep(2000);
+    rs_stream_info_mark_first(&si, &si.first_upstream_rx_byte_ns);
+    assert_int_equal(si.first_upstream_rx_byte_ns, first); /* first stays first */
+    rs_stream_info_mark_last(&si, &si.request_complete_ns);
+    assert_true(si.request_complete_ns >= first + 2000000);
+    int64_t last = si.request_complete_ns;
+    rs_stream_info_mark_last(&si, &si.request_complete_ns);
+    assert_true(si.request_complete_ns >= last);
+    char want[32];
+    snprintf(want, sizeof want, "%lld", (long long)(si.request_complete_ns / 1000000));
+    expect_text(&si, "%DURATION%", want);
+}
+
 static void test_truncation(void **state)
 {
     struct fixture *fx = *state;
@@ -468,6 +497,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_operators_missing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_response_flags, setup, teardown),
         cmocka_unit_test_setup_teardown(test_truncation, setup, teardown),
+        cmocka_unit_test(test_stream_info_clock),
         cmocka_unit_test_setup_teardown(test_start_time, setup, teardown),
         cmocka_unit_test_setup_teardown(test_compile_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_json_typing, setup, teardown),

@@ -24,6 +24,37 @@ void rs_stream_info_init(struct rs_stream_info *si)
     si->request_complete_ns = RS_STREAM_INFO_UNSET;
 }
 
+static int64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+void rs_stream_info_start(struct rs_stream_info *si)
+{
+    rs_stream_info_init(si);
+    clock_gettime(CLOCK_REALTIME, &si->start_time);
+    si->start_mono_ns = mono_ns();
+}
+
+int64_t rs_stream_info_elapsed_ns(const struct rs_stream_info *si)
+{
+    int64_t d = mono_ns() - si->start_mono_ns;
+    return d < 0 ? 0 : d;
+}
+
+void rs_stream_info_mark_first(const struct rs_stream_info *si, int64_t *offset)
+{
+    if (*offset < 0)
+        *offset = rs_stream_info_elapsed_ns(si);
+}
+
+void rs_stream_info_mark_last(const struct rs_stream_info *si, int64_t *offset)
+{
+    *offset = rs_stream_info_elapsed_ns(si);
+}
+
 const char *rs_stream_info_flag_name(uint64_t bit)
 {
     for (int i = 0; i < RS_STREAM_INFO_FLAG_COUNT; i++) {

@@ -52,6 +52,9 @@ enum rs_stream_info_flag {
 struct rs_stream_info {
     /* Wall clock when the first byte of the request arrived (UTC, with nanoseconds). */
     struct timespec start_time;
+    /* CLOCK_MONOTONIC at the same moment, in ns: the base of the offsets below, so a wall clock
+     * step never makes a duration negative. */
+    int64_t start_mono_ns;
     /* Offsets from start_time in nanoseconds (monotonic clock), as Envoy keeps them;
      * RS_STREAM_INFO_UNSET until the event happens. rs_stream_info_init sets them all unset. */
     int64_t last_downstream_rx_byte_ns; /* %REQUEST_DURATION% */
@@ -91,6 +94,14 @@ struct rs_stream_info {
 
 /* Zeroes si and marks every timing offset unset. */
 void rs_stream_info_init(struct rs_stream_info *si);
+/* rs_stream_info_init, then records the start (wall and monotonic clocks) as of now. */
+void rs_stream_info_start(struct rs_stream_info *si);
+/* Nanoseconds since the start (monotonic). */
+int64_t rs_stream_info_elapsed_ns(const struct rs_stream_info *si);
+/* Records now in a first_* offset unless it is already set (first byte events). */
+void rs_stream_info_mark_first(const struct rs_stream_info *si, int64_t *offset);
+/* Records now in a last_* offset (or request_complete_ns), replacing an earlier value. */
+void rs_stream_info_mark_last(const struct rs_stream_info *si, int64_t *offset);
 
 /* Appends Envoy's short names of the set flags, comma-separated in Envoy's order ("UH,URX"), or
  * "-" when none is set. */
