@@ -61,23 +61,50 @@ static void for_each_token(struct rs_h1_head *head, struct rs_h1_slice v, token_
 
 struct conn_opts {
     bool close, keep_alive, upgrade;
+    size_t tokens;   /* options listed, all Connection fields together */
+    bool bad_option; /* an option Envoy refuses to honour (see below) */
 };
 
 static void note_connection_option(struct rs_h1_head *head, struct rs_h1_slice tok, void *ctx)
 {
     struct conn_opts *o = ctx;
-    if (RS_H1_EQ_LIT(tok, "close"))
+    o->tokens++;
+    if (RS_H1_EQ_LIT(tok, "close")) {
         o->close = true;
-    else if (RS_H1_EQ_LIT(tok, "keep-alive"))
+        return;
+    }
+    if (RS_H1_EQ_LIT(tok, "keep-alive")) {
         o->keep_alive = true;
-    else if (RS_H1_EQ_LIT(tok, "upgrade"))
+        return;
+    }
+    if (RS_H1_EQ_LIT(tok, "upgrade")) {
         o->upgrade = true;
-    /* Every field the Connection field names is hop-by-hop (RFC 9110 7.6.1). */
+        return;
+    }
+    if (RS_H1_EQ_LIT(tok, "http2-settings") || RS_H1_EQ_LIT(tok, "connection"))
+        return;
+    /* Dropping these on a client's say-so would hide where a request came from (the
+     * hop-by-hop header abuse Envoy's sanitizeConnectionHeader guards against), and a
+     * pseudo-header is never a field. */
+    if (RS_H1_EQ_LIT(tok, "x-forwarded-for") || RS_H1_EQ_LIT(tok, "x-forwarded-host") ||
+        RS_H1_EQ_LIT(tok, "x-forwarded-proto") || tok.p[0] == ':') {
+        o->bad_option = true;
+        return;
+    }
+    /* Every other field the Connection field names is hop-by-hop (RFC 9110 7.6.1). */
     for (size_t i = 0; i < head->num_headers; i++) {
         struct rs_h1_header *h = &head->headers[i];
         if (!h->hop_by_hop && rs_h1_slice_eq_ci(h->name, tok))
             h->hop_by_hop = true;
     }
+}
+
+static void note_te_coding(struct rs_h1_head *head, struct rs_h1_slice tok, void *ctx)
+{
+    (void)ctx;
+    /* "trailers" may carry parameters in theory; Envoy matches the bare token. */
+    if (RS_H1_EQ_LIT(tok, "trailers"))
+        head->te_trailers = true;
 }
 
 static bool is_hop_by_hop_name(struct rs_h1_slice n)
@@ -116,6 +143,8 @@ enum rs_h1_status rs_h1_derive_framing(struct rs_h1_head *head, bool is_response
         } else if (RS_H1_EQ_LIT(h->name, "upgrade")) {
             if (!upgrade)
                 upgrade = &h->value;
+        } else if (RS_H1_EQ_LIT(h->name, "te")) {
+            for_each_token(head, h->value, note_te_coding, NULL);
         } else if (RS_H1_EQ_LIT(h->name, "expect")) {
             if (RS_H1_EQ_LIT(h->value, "100-continue"))
                 expect_continue = true;
@@ -154,6 +183,10 @@ enum rs_h1_status rs_h1_derive_framing(struct rs_h1_head *head, bool is_response
         head->upgrade = true;
         head->upgrade_protocol = *upgrade;
     }
+    /* Envoy refuses a (non-upgrade) request whose Connection field lists 10 or more options or
+     * nominates a field it must not drop: 400 "http1.connection_header_rejected". */
+    if (!is_response && !head->upgrade && (opts.tokens >= 10 || opts.bad_option))
+        return rs_h1_fail(err, 400, RS_H1_D_CONN_REJECTED);
     head->expect_100_continue = !is_response && head->version_minor >= 1 && expect_continue;
     return RS_H1_DONE;
 }

@@ -32,7 +32,9 @@ struct rs_h1_header {
     struct rs_h1_slice name;  /* as received (case preserved) */
     struct rs_h1_slice value; /* surrounding SP/HTAB trimmed */
     /* Connection-specific (RFC 9110 7.6.1): Connection, Keep-Alive, Proxy-Connection, TE,
-     * Transfer-Encoding, Upgrade, and every name listed in Connection. A proxy drops these. */
+     * Transfer-Encoding, Upgrade, and every name listed in Connection. A proxy drops these.
+     * Framing comes from the head's derived fields, never from what is forwarded, so a
+     * nominated Content-Length cannot change where this message ends. */
     bool hop_by_hop;
 };
 
@@ -87,7 +89,10 @@ struct rs_h1_head {
     bool upgrade;    /* Connection lists "upgrade" and an Upgrade field is present */
     struct rs_h1_slice upgrade_protocol; /* the Upgrade field's value when upgrade is set */
     bool expect_100_continue;            /* HTTP/1.1 request with Expect: 100-continue */
-    bool connect;                        /* request method CONNECT */
+    /* TE lists "trailers". TE itself is hop-by-hop; a proxy that forwards trailers sends
+     * "te: trailers" on, as Envoy does, and drops other TE codings. */
+    bool te_trailers;
+    bool connect; /* request method CONNECT */
 };
 
 /* Points head at storage for up to cap fields and clears it. The effective field limit is the

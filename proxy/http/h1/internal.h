@@ -49,6 +49,7 @@ struct rs_h1_limits rs_h1_limits_resolve(const struct rs_h1_limits *l);
 #define RS_H1_D_CL_AND_TE "http1.content_length_and_chunked_not_allowed"
 #define RS_H1_D_BAD_TE "http1.invalid_transfer_encoding"
 #define RS_H1_D_TE_NOT_ALLOWED "http1.transfer_encoding_not_allowed"
+#define RS_H1_D_CONN_REJECTED "http1.connection_header_rejected"
 #define RS_H1_D_CL_NOT_ALLOWED "http1.content_length_not_allowed"
 
 static inline enum rs_h1_status rs_h1_fail(struct rs_h1_error *err, int status, const char *details)

@@ -232,6 +232,7 @@ static void test_hop_by_hop(void **state)
                         "X-Baz: 3\r\nTransfer-Encoding: chunked\r\nUpgrade: h2c\r\n\r\n"),
                     NULL),
         RS_H1_DONE);
+    assert_true(p.head.te_trailers);
     static const bool want[] = {false, true, true, true, true, true, true, false, true, true};
     assert_int_equal(p.head.num_headers, 10);
     for (size_t i = 0; i < 10; i++) {

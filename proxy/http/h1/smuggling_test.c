@@ -92,6 +92,14 @@ static const struct bad_case request_cases[] = {
     CASE("http/1.10", "GET / HTTP/1.10\r\n\r\n", 400, CODEC),
     CASE("lower http", "GET / http/1.1\r\n\r\n", 400, CODEC),
     CASE("garbage version", "GET / FOO\r\n\r\n", 400, CODEC),
+    CASE("connection nominates xff",
+         "GET / HTTP/1.1\r\nConnection: close, X-Forwarded-For\r\nX-Forwarded-For: 1.2.3.4\r\n\r\n",
+         400, "http1.connection_header_rejected"),
+    CASE("connection nominates pseudo", "GET / HTTP/1.1\r\nConnection: :path\r\n\r\n", 400,
+         "http1.connection_header_rejected"),
+    CASE("connection ten options",
+         "GET / HTTP/1.1\r\nConnection: a,b,c,d,e\r\nConnection: f,g,h,i,j\r\n\r\n", 400,
+         "http1.connection_header_rejected"),
     CASE("binary", "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n", 400, CODEC),
 };
 
@@ -211,6 +219,15 @@ static void test_accepted_neighbours(void **state)
     /* An empty value is allowed. */
     assert_int_equal(parse_req_n(&p, LIT("GET / HTTP/1.1\r\nX-A:\r\n\r\n"), NULL), RS_H1_DONE);
     assert_int_equal(p.head.headers[0].value.len, 0);
+    /* Nine Connection options are fine; so is nominating X-Forwarded-For on an upgrade. */
+    assert_int_equal(
+        parse_req_n(&p, LIT("GET / HTTP/1.1\r\nConnection: a,b,c,d,e,f,g,h,i\r\n\r\n"), NULL),
+        RS_H1_DONE);
+    assert_int_equal(parse_req_n(&p,
+                                 LIT("GET / HTTP/1.1\r\nConnection: upgrade, x-forwarded-for\r\n"
+                                     "Upgrade: websocket\r\n\r\n"),
+                                 NULL),
+                     RS_H1_DONE);
     /* 1xx/204 with Content-Length: 0 is papered over, as Envoy does. */
     assert_int_equal(
         parse_resp_n(&p, LIT("HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n"), NULL),
