@@ -524,6 +524,14 @@ int rs_route_rewrite_path(const struct rs_route *route, const char *path, size_t
         break;
     }
     }
+    if (route->action == RS_ROUTE_ACTION_REDIRECT && (o == 0 || out[0] != '/')) {
+        /* A redirect's path always starts with '/' (Envoy adds it). */
+        if (o + 1 >= out_cap)
+            return -1;
+        memmove(out + 1, out, o);
+        out[0] = '/';
+        o++;
+    }
     if (put(out, out_cap, &o, query, qlen) < 0)
         return -1;
     out[o] = '\0';

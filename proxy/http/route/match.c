@@ -195,7 +195,13 @@ static bool route_matches(const struct rs_route *r, const struct rs_header_map *
         const struct rs_route_query_matcher *qm = &m->query[i];
         const char *v;
         size_t vlen;
-        if (!query_param(q, qlen, qm->name, qm->name_len, &v, &vlen))
+        bool found = query_param(q, qlen, qm->name, qm->name_len, &v, &vlen);
+        if (qm->has_present) {
+            if (found != qm->present)
+                return false;
+            continue;
+        }
+        if (!found)
             return false;
         if (qm->has_string && !rs_route_string_match(&qm->str, v, vlen))
             return false;

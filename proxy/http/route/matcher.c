@@ -154,6 +154,11 @@ static int compile_query_matcher(struct rs_route_config *rc,
         snprintf(sub, sizeof sub, "%s.string_match", path);
         return rt_string_matcher_compile(rc, pb->string_match, sub, &out->str, err, err_len);
     }
+    if (pb->query_parameter_match_specifier_case ==
+        ENVOY__CONFIG__ROUTE__V3__QUERY_PARAMETER_MATCHER__QUERY_PARAMETER_MATCH_SPECIFIER_PRESENT_MATCH) {
+        out->has_present = true;
+        out->present = pb->present_match;
+    }
     return 0;
 }
 

@@ -54,12 +54,17 @@ struct rs_route_header_matcher {
     bool treat_missing_as_empty;
 };
 
-/* envoy.config.route.v3.QueryParameterMatcher: presence is required in every case. */
+/* envoy.config.route.v3.QueryParameterMatcher, matched against the first occurrence of the
+ * parameter (not percent-decoded, as Envoy). present_match: the parameter's presence must equal
+ * `present` (current Envoy: `present_match: false` matches an absent parameter); string_match or
+ * no specifier: the parameter must be present (and match). */
 struct rs_route_query_matcher {
     const char *name;
     size_t name_len;
-    bool has_string; /* false: present_match (or nothing) */
+    bool has_string;
     struct rs_route_string_matcher str;
+    bool has_present;
+    bool present;
 };
 
 enum rs_route_path_kind {

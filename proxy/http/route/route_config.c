@@ -242,14 +242,6 @@ static struct rs_route_config *build(const Envoy__Config__Route__V3__RouteConfig
     rc->n_vhosts = pb->n_virtual_hosts;
     for (size_t i = 0; i < pb->n_virtual_hosts; i++) {
         snprintf(sub, sizeof sub, "%s.virtual_hosts[%zu]", path, i);
-        for (size_t j = 0; j < i; j++) {
-            /* Envoy requires unique virtual host names (they name stats and logs). */
-            if (strcmp(pb->virtual_hosts[j]->name, pb->virtual_hosts[i]->name) == 0) {
-                snprintf(err, err_len, "%s.name: duplicate virtual host name '%s'", sub,
-                         pb->virtual_hosts[i]->name);
-                return NULL;
-            }
-        }
         if (compile_vhost(rc, pb->virtual_hosts[i], sub, &rc->vhosts[i], err, err_len) < 0)
             return NULL;
     }

@@ -129,6 +129,8 @@ static void path_matchers(void **state)
     assert_route(rc, "h", "/q", NULL, NULL);
     /* No :path: nothing matches (CONNECT is not routed here). */
     assert_route(rc, "h", NULL, NULL, NULL);
+    /* Only a default virtual host: the host is not needed. */
+    assert_route(rc, NULL, "/exact", NULL, "exact");
     rs_route_config_free(rc);
 }
 
@@ -265,7 +267,11 @@ static void query_matchers(void **state)
                  "  - name: re\n    match: {prefix: /r, query_parameters: [{name: v, string_match: "
                  "{safe_regex: {regex: '[a-z]+'}}}]}\n    route: {cluster: a}\n"
                  "  - name: nocase\n    match: {prefix: /n, query_parameters: [{name: v, "
-                 "string_match: {prefix: AB, ignore_case: true}}]}\n    route: {cluster: a}\n");
+                 "string_match: {prefix: AB, ignore_case: true}}]}\n    route: {cluster: a}\n"
+                 "  - name: absent\n    match: {prefix: /a, query_parameters: [{name: tok, "
+                 "present_match: false}]}\n    route: {cluster: a}\n"
+                 "  - name: noval\n    match: {prefix: /z, query_parameters: [{name: tok}]}\n"
+                 "    route: {cluster: a}\n");
     assert_route(rc, "h", "/s?debug=1", NULL, "str");
     assert_route(rc, "h", "/s?a=b&debug=1", NULL, "str");
     assert_route(rc, "h", "/s?debug=2", NULL, NULL);
@@ -281,6 +287,13 @@ static void query_matchers(void **state)
     assert_route(rc, "h", "/r?v=abc1", NULL, NULL);
     assert_route(rc, "h", "/r?v", NULL, NULL);
     assert_route(rc, "h", "/n?v=abX", "", "nocase");
+    /* Current Envoy: present_match false matches an absent parameter. */
+    assert_route(rc, "h", "/a?x=1", NULL, "absent");
+    assert_route(rc, "h", "/a", NULL, "absent");
+    assert_route(rc, "h", "/a?tok=1", NULL, NULL);
+    /* No specifier: presence. Values are not percent-decoded. */
+    assert_route(rc, "h", "/z?tok=%41", NULL, "noval");
+    assert_route(rc, "h", "/z?to%6B=1", NULL, NULL);
     rs_route_config_free(rc);
 }
 
@@ -342,12 +355,39 @@ static void vhost_precedence(void **state)
     assert_string_equal(vh->name, "v");
     assert_string_equal(r->name, "");
     rs_header_map_free(m);
+    /* No host at all: no virtual host, unless the default is the only one (Envoy). */
+    m = rs_header_map_new();
+    rs_header_map_add(m, ":path", 5, "/", 1);
+    assert_null(rs_route_config_match(rc, m, NULL));
+    rs_header_map_free(m);
     /* host is used when :authority is absent. */
     m = rs_header_map_new();
     rs_header_map_add(m, ":path", 5, "/", 1);
     rs_header_map_add(m, "Host", 4, "a.com", 5);
     assert_non_null(rs_route_config_match(rc, m, NULL));
     rs_header_map_free(m);
+    rs_route_config_free(rc);
+}
+
+/* A mesh-sized table: thousands of domains, each found in its own virtual host. */
+static void many_virtual_hosts(void **state)
+{
+    (void)state;
+    size_t cap = 4000 * 96, o = 0;
+    char *y = malloc(cap);
+    o += (size_t)snprintf(y + o, cap - o, "virtual_hosts:\n");
+    for (int i = 0; i < 3000; i++)
+        o += (size_t)snprintf(y + o, cap - o,
+                              "- {name: v%d, domains: ['svc%d.ns.svc', 'svc%d.ns.svc:80', "
+                              "'*.w%d.example']}\n",
+                              i, i, i, i);
+    struct rs_route_config *rc = build(y);
+    free(y);
+    assert_int_equal(rs_route_config_vhost_count(rc), 3000);
+    assert_string_equal(vhost_name(rc, "svc0.ns.svc"), "v0");
+    assert_string_equal(vhost_name(rc, "svc2999.ns.svc:80"), "v2999");
+    assert_string_equal(vhost_name(rc, "a.w1234.example"), "v1234");
+    assert_null(vhost_name(rc, "svc3000.ns.svc"));
     rs_route_config_free(rc);
 }
 
@@ -489,7 +529,8 @@ static void redirects(void **state)
            "true, "
            "response_code: PERMANENT_REDIRECT}}\n"
            "  - {name: pq, match: {prefix: /q}, redirect: {path_redirect: '/x?y=1', response_code: "
-           "SEE_OTHER}}\n"
+           "SEE_OTHER, strip_query: true}}\n"
+           "  - {name: rel, match: {prefix: /l}, redirect: {path_redirect: rel}}\n"
            "  - name: re\n    match: {prefix: /r}\n    redirect:\n      response_code: FOUND\n     "
            " regex_rewrite:\n"
            "        pattern: {regex: '^/r/(.*)$'}\n        substitution: '/moved/\\1'\n");
@@ -521,8 +562,11 @@ static void redirects(void **state)
     /* A query in path_redirect replaces the request's. */
     assert_int_equal(rs_route_rewrite_path(&vh->routes[3], "/q?k=v", 6, out, sizeof out, &n), 1);
     assert_string_equal(out, "/x?y=1");
-    assert_int_equal(vh->routes[4].redirect.response_code, 302);
-    assert_int_equal(rs_route_rewrite_path(&vh->routes[4], "/r/a/b?z", 8, out, sizeof out, &n), 1);
+    /* Envoy prefixes a path_redirect lacking the leading '/'. */
+    assert_int_equal(rs_route_rewrite_path(&vh->routes[4], "/l?k", 4, out, sizeof out, &n), 1);
+    assert_string_equal(out, "/rel?k");
+    assert_int_equal(vh->routes[5].redirect.response_code, 302);
+    assert_int_equal(rs_route_rewrite_path(&vh->routes[5], "/r/a/b?z", 8, out, sizeof out, &n), 1);
     assert_string_equal(out, "/moved/a/b?z");
     assert_int_equal(rs_route_config_cluster_count(rc), 0);
     rs_route_config_free(rc);
@@ -756,9 +800,13 @@ static void rejections(void **state)
                  P ".virtual_hosts[1].domains[0]: duplicate domain '*' (also in virtual host 'a')");
     expect_error("virtual_hosts:\n- {name: a, domains: ['*.x', '*.x']}\n", P
                  ".virtual_hosts[0].domains[1]: duplicate domain '*.x' (also in virtual host 'a')");
-    expect_error("virtual_hosts:\n- {name: a, domains: [a]}\n- {name: a, domains: [b]}\n",
-                 P ".virtual_hosts[1].name: duplicate virtual host name 'a'");
     expect_error("virtual_hosts:\n- {name: a}\n", P ".virtual_hosts[0].domains: must not be empty");
+    /* The first repeat in config order is the one reported. */
+    expect_error("virtual_hosts:\n- {name: a, domains: [x, y]}\n- {name: b, domains: [z, y, x]}\n",
+                 P ".virtual_hosts[1].domains[1]: duplicate domain 'y' (also in virtual host 'a')");
+    /* Envoy does not require unique virtual host names. */
+    rs_route_config_free(
+        build("virtual_hosts:\n- {name: a, domains: [a]}\n- {name: a, domains: [b]}\n"));
     expect_error("virtual_hosts:\n- {domains: [a]}\n",
                  P ".virtual_hosts[0].name: must not be empty");
     /* Actions. */
@@ -841,8 +889,13 @@ static void rejections(void **state)
 static void regex_match_limit(void **state)
 {
     (void)state;
-    struct rs_route_config *rc = build(
-        VH "  - {name: evil, match: {safe_regex: {regex: '/(a+)+b'}}, route: {cluster: a}}\n");
+    struct rs_route_config *rc =
+        build(VH "  - {name: evil, match: {safe_regex: {regex: '/(a+)+b'}}, route: {cluster: a}}\n"
+                 "  - {name: alt, match: {safe_regex: {regex: '/(x|xy)'}}, route: {cluster: a}}\n");
+    /* Whole-string semantics backtrack into alternations like RE2's full match. */
+    assert_route(rc, "h", "/xy", NULL, "alt");
+    assert_route(rc, "h", "/x", NULL, "alt");
+    assert_route(rc, "h", "/xyz", NULL, NULL);
     char path[64] = "/";
     memset(path + 1, 'a', 40);
     assert_route(rc, "h", path, NULL, NULL);
@@ -859,6 +912,7 @@ int main(void)
         cmocka_unit_test(header_matchers),
         cmocka_unit_test(query_matchers),
         cmocka_unit_test(vhost_precedence),
+        cmocka_unit_test(many_virtual_hosts),
         cmocka_unit_test(forward_defaults_and_timeouts),
         cmocka_unit_test(rewrites),
         cmocka_unit_test(weighted_clusters),

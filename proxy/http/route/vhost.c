@@ -30,6 +30,53 @@ static int cmp_longest_first(const void *a, const void *b)
     return memcmp(x->s, y->s, x->len);
 }
 
+/* Every domain with where it came from, for the duplicate check. */
+struct seen {
+    const char *d; /* lower-cased */
+    size_t vh, idx, order;
+};
+
+static int cmp_seen(const void *a, const void *b)
+{
+    const struct seen *x = a, *y = b;
+    int c = strcmp(x->d, y->d);
+    if (c != 0)
+        return c;
+    return x->order < y->order ? -1 : x->order > y->order;
+}
+
+/* Envoy rejects a domain listed twice, in one virtual host or two (and so a second "*"): the
+ * choice between them would be arbitrary. Sorting finds duplicates in O(n log n) (a mesh route
+ * table can hold thousands of domains); the error names the first repeat in config order, as a
+ * sequential check would. */
+static int check_duplicates(const Envoy__Config__Route__V3__RouteConfiguration *pb,
+                            struct seen *seen, size_t n, const char *path, char *err,
+                            size_t err_len)
+{
+    qsort(seen, n, sizeof *seen, cmp_seen);
+    const struct seen *dup = NULL, *orig = NULL;
+    for (size_t k = 1; k < n; k++) {
+        if (strcmp(seen[k - 1].d, seen[k].d) != 0)
+            continue;
+        /* Within a run of equal domains, seen[k] repeats the run's first entry. */
+        size_t first = k - 1;
+        while (first > 0 && strcmp(seen[first - 1].d, seen[k].d) == 0)
+            first--;
+        if (dup == NULL || seen[k].order < dup->order) {
+            dup = &seen[k];
+            orig = &seen[first];
+        }
+    }
+    if (dup == NULL)
+        return 0;
+    snprintf(err, err_len,
+             "%s.virtual_hosts[%zu].domains[%zu]: duplicate domain '%s' (also in virtual host "
+             "'%s')",
+             path, dup->vh, dup->idx, pb->virtual_hosts[dup->vh]->domains[dup->idx],
+             pb->virtual_hosts[orig->vh]->name);
+    return -1;
+}
+
 int rt_vhost_index(struct rs_route_config *rc,
                    const Envoy__Config__Route__V3__RouteConfiguration *pb, const char *path,
                    char *err, size_t err_len)
@@ -37,11 +84,7 @@ int rt_vhost_index(struct rs_route_config *rc,
     size_t total = 0;
     for (size_t i = 0; i < pb->n_virtual_hosts; i++)
         total += pb->virtual_hosts[i]->n_domains;
-    /* Every domain, lower-cased, with where it came from: for the duplicate check. */
-    struct seen {
-        const char *d;
-        size_t vh;
-    } *seen = calloc(total ? total : 1, sizeof *seen);
+    struct seen *seen = calloc(total ? total : 1, sizeof *seen);
     rc->exact = rt_array(rc, total, sizeof *rc->exact);
     rc->suffix = rt_array(rc, total, sizeof *rc->suffix);
     rc->prefix = rt_array(rc, total, sizeof *rc->prefix);
@@ -65,20 +108,8 @@ int rt_vhost_index(struct rs_route_config *rc,
                 free(seen);
                 return -1;
             }
-            for (size_t k = 0; k < n_seen; k++) {
-                if (strcmp(seen[k].d, d) == 0) {
-                    /* Envoy rejects a domain listed twice, in one virtual host or two (and so
-                     * a second "*"): the choice between them would be arbitrary. */
-                    snprintf(err, err_len,
-                             "%s.virtual_hosts[%zu].domains[%zu]: duplicate domain '%s' (also in "
-                             "virtual host '%s')",
-                             path, i, j, v->domains[j], pb->virtual_hosts[seen[k].vh]->name);
-                    free(seen);
-                    return -1;
-                }
-            }
-            seen[n_seen].d = d;
-            seen[n_seen++].vh = i;
+            seen[n_seen] = (struct seen){d, i, j, n_seen};
+            n_seen++;
             const struct rs_virtual_host *vh = &rc->vhosts[i];
             if (len == 1 && d[0] == '*') {
                 rc->default_vh = vh;
@@ -91,7 +122,10 @@ int rt_vhost_index(struct rs_route_config *rc,
             }
         }
     }
+    int r = check_duplicates(pb, seen, n_seen, path, err, err_len);
     free(seen);
+    if (r < 0)
+        return -1;
     if (rc->n_exact > 1)
         qsort(rc->exact, rc->n_exact, sizeof *rc->exact, cmp_exact);
     if (rc->n_suffix > 1)
