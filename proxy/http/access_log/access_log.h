@@ -23,6 +23,8 @@ struct Envoy__Config__Core__V3__SubstitutionFormatString;
 struct rs_access_log *rs_access_log_new(const struct Envoy__Config__Accesslog__V3__AccessLog *pb,
                                         const char *path, struct rs_access_log_writer *w, char *err,
                                         size_t err_len);
+/* Only once no worker can emit through log any more (the config snapshot holding it has been
+ * reclaimed): the file it releases may then be closed by the writer. */
 void rs_access_log_free(struct rs_access_log *log);
 
 /* Worker `worker` logs a finished stream: formats into the worker's scratch buffer and appends
