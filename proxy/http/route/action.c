@@ -278,7 +278,8 @@ static int compile_redirect(struct rs_route_config *rc,
                      pb->scheme_redirect);
             return -1;
         }
-        r->scheme = rt_strdup_lower(rc, pb->scheme_redirect);
+        /* Used as configured, as Envoy does (schemes are case-insensitive anyway). */
+        r->scheme = rt_strdup(rc, pb->scheme_redirect);
         if (r->scheme == NULL)
             return rt_oom(err, err_len);
     }

@@ -97,7 +97,8 @@ static bool header_value_matches(const struct rs_route_header_matcher *h, const 
 
 /* Envoy's HeaderMatcher semantics: several occurrences of a header are matched as one value
  * joined by ","; an absent header matches only `present_match: false` (or, inverted,
- * `present_match: true`), unless treat_missing_header_as_empty makes it an empty value. */
+ * `present_match: true`), unless treat_missing_header_as_empty makes it an empty value (even
+ * for present_match, which then sees a "present" empty header: Envoy's behaviour). */
 static bool header_matches(const struct rs_route_header_matcher *h, const struct rs_header_map *m)
 {
     size_t n = rs_header_map_size(m), count = 0, total = 0;
@@ -111,7 +112,7 @@ static bool header_matches(const struct rs_route_header_matcher *h, const struct
         }
     }
     if (count == 0) {
-        if (!h->treat_missing_as_empty || h->kind == RS_ROUTE_HDR_PRESENT) {
+        if (!h->treat_missing_as_empty) {
             bool present_kind = h->kind == RS_ROUTE_HDR_PRESENT;
             return h->invert ? (present_kind && h->present) : (present_kind && !h->present);
         }

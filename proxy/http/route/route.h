@@ -206,7 +206,7 @@ struct rs_route_forward {
 
 /* envoy.config.route.v3.RedirectAction */
 struct rs_route_redirect {
-    const char *scheme; /* NULL keeps the request's; "https" for https_redirect */
+    const char *scheme; /* NULL keeps the request's; scheme_redirect as given, or "https" */
     const char *host;   /* NULL keeps the request's */
     uint32_t port;      /* 0 keeps the request's */
     struct rs_route_path_rewrite path;

@@ -197,6 +197,12 @@ static void header_matchers(void **state)
                  "{start: -5, end: 10}}]}\n    route: {cluster: a}\n"
                  "  - name: missing\n    match: {prefix: /m, headers: [{name: q, string_match: "
                  "{exact: ''}, treat_missing_header_as_empty: true}]}\n    route: {cluster: a}\n"
+                 "  - name: missingpresent\n    match: {prefix: /ymp, headers: [{name: q, "
+                 "present_match: true, treat_missing_header_as_empty: true}]}\n"
+                 "    route: {cluster: a}\n"
+                 "  - name: missinginvert\n    match: {prefix: /ymi, headers: [{name: q, "
+                 "string_match: {exact: ''}, invert_match: true, treat_missing_header_as_empty: "
+                 "true}]}\n    route: {cluster: a}\n"
                  "  - name: method\n    match: {prefix: /zmeth, headers: [{name: ':method', "
                  "string_match: {exact: POST}}]}\n    route: {cluster: a}\n"
                  "  - name: two\n    match: {prefix: /two, headers: [{name: a, present_match: "
@@ -235,6 +241,9 @@ static void header_matchers(void **state)
     assert_route(rc, "h", "/rg", "n: 1x", NULL);
     assert_route(rc, "h", "/m", NULL, "missing");
     assert_route(rc, "h", "/m", "q: 1", NULL);
+    assert_route(rc, "h", "/ymp", NULL, "missingpresent");
+    assert_route(rc, "h", "/ymi", NULL, NULL);
+    assert_route(rc, "h", "/ymi", "q: x", "missinginvert");
     assert_route(rc, "h", "/zmeth", NULL, NULL);
     {
         struct rs_header_map *m = rs_header_map_new();
@@ -546,7 +555,7 @@ static void redirects(void **state)
     assert_int_equal(r->path.kind, RS_ROUTE_REWRITE_NONE);
     assert_int_equal(rs_route_rewrite_path(&vh->routes[0], "/s?a", 4, out, sizeof out, &n), 0);
     r = &vh->routes[1].redirect;
-    assert_string_equal(r->scheme, "http");
+    assert_string_equal(r->scheme, "HTTP");
     assert_string_equal(r->host, "new.example");
     assert_int_equal(r->port, 8443);
     assert_int_equal(r->response_code, 307);
