@@ -66,6 +66,55 @@ static void check_fields(const struct rs_h1_header *h, size_t n, const char *lo,
     }
 }
 
+static bool eq_ci(struct rs_h1_slice s, const char *lit)
+{
+    size_t n = strlen(lit);
+    if (s.len != n)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s.p[i];
+        if (c >= 'A' && c <= 'Z')
+            c = (char)(c + 32);
+        if (c != lit[i])
+            return false;
+    }
+    return true;
+}
+
+/* An accepted head has unambiguous framing: at most one Transfer-Encoding, and it is "chunked"
+ * and alone; every Content-Length field is a digit list agreeing with the derived length. */
+static void check_framing_fields(const struct rs_h1_head *head)
+{
+    size_t te = 0, cl = 0;
+    for (size_t i = 0; i < head->num_headers; i++) {
+        const struct rs_h1_header *h = &head->headers[i];
+        if (eq_ci(h->name, "transfer-encoding")) {
+            te++;
+            if (!eq_ci(h->value, "chunked"))
+                die("a Transfer-Encoding other than chunked accepted");
+        } else if (eq_ci(h->name, "content-length")) {
+            cl++;
+            uint64_t v = 0;
+            for (size_t k = 0; k < h->value.len; k++) {
+                char c = h->value.p[k];
+                if (c == ',') {
+                    if (v != head->content_length)
+                        die("Content-Length list values differ");
+                    v = 0;
+                } else if (c < '0' || c > '9') {
+                    die("non-digit Content-Length accepted");
+                } else {
+                    v = v * 10 + (uint64_t)(c - '0');
+                }
+            }
+            if (v != head->content_length)
+                die("Content-Length differs from the derived length");
+        }
+    }
+    if (te > 1 || (te && cl) || (te != 0) != head->chunked || (cl != 0) != head->has_content_length)
+        die("framing fields disagree with the derived framing");
+}
+
 static enum rs_h1_status parse(bool response, const char *buf, size_t len,
                                const struct rs_h1_limits *l, struct rs_h1_head *head,
                                struct rs_h1_header *storage, size_t *consumed,
@@ -92,6 +141,7 @@ static enum rs_h1_status parse(bool response, const char *buf, size_t len,
             die("bad version");
         if (head->chunked && head->has_content_length)
             die("both chunked and Content-Length accepted");
+        check_framing_fields(head);
         if (l->max_headers_bytes && *consumed > l->max_headers_bytes)
             die("head larger than the limit accepted");
     }

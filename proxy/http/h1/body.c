@@ -53,6 +53,12 @@ bool rs_h1_body_done(const struct rs_h1_body_decoder *d)
     return d->state == S_DONE;
 }
 
+/* Limits are offsets from pos; a configured SIZE_MAX must not wrap around. */
+static size_t sat_add(size_t a, size_t b)
+{
+    return a > SIZE_MAX - b ? SIZE_MAX : a + b;
+}
+
 static enum rs_h1_status fail(struct rs_h1_body_decoder *d, struct rs_h1_error *err, int req_status,
                               const char *details)
 {
@@ -103,7 +109,7 @@ static enum rs_h1_status decode_chunked(struct rs_h1_body_decoder *d, const char
             size_t eol;
             struct rs_h1_error line_err;
             enum rs_h1_status st = rs_h1_find_line(
-                buf, len, pos, pos + d->limits.max_chunk_line_bytes, &eol, 400, &line_err);
+                buf, len, pos, sat_add(pos, d->limits.max_chunk_line_bytes), &eol, 400, &line_err);
             if (st == RS_H1_NEED_MORE) {
                 *consumed = pos;
                 return RS_H1_NEED_MORE;
@@ -160,9 +166,9 @@ static enum rs_h1_status decode_chunked(struct rs_h1_body_decoder *d, const char
                                    : d->trailers_cap;
             /* Trailers obey the same field rules and size limits as a head. Without storage,
              * max_count is 0 and any trailer field is refused as too many. */
-            enum rs_h1_status st =
-                rs_h1_parse_fields(buf, len, pos, pos + d->limits.max_headers_bytes, max_count,
-                                   d->trailers, &n, &end, d->is_response ? 502 : 400, err);
+            enum rs_h1_status st = rs_h1_parse_fields(
+                buf, len, pos, sat_add(pos, d->limits.max_headers_bytes), max_count, d->trailers,
+                &n, &end, d->is_response ? 502 : 400, err);
             if (st == RS_H1_NEED_MORE) {
                 *consumed = pos;
                 return RS_H1_NEED_MORE;

@@ -45,8 +45,8 @@ static bool valid_token(struct rs_h1_slice s)
     return true;
 }
 
-/* Field values and reason phrases: what the parser accepts, with no leading or trailing
- * whitespace in values (it would be trimmed by the receiver anyway). */
+/* Field values and reason phrases: the bytes the parser accepts (no CR, LF, NUL or other
+ * control bytes but HTAB). Surrounding whitespace is allowed; receivers trim it. */
 static bool valid_text(struct rs_h1_slice s)
 {
     for (size_t i = 0; i < s.len; i++) {
