@@ -129,10 +129,11 @@ struct rs_route_header_ops {
 #define RS_RETRY_ON_GRPC_UNAVAILABLE (1u << 10)
 #define RS_RETRY_ON_GRPC_INTERNAL (1u << 11)
 
-/* Parses a retry_on / x-envoy-retry-on list ("5xx,reset"). Names Envoy does not know are skipped,
- * as Envoy does; names Envoy knows but Ringside does not implement are reported through
- * *unsupported (the first one, NUL-terminated into unsupported_buf) and skipped. Returns the
- * flags. */
+/* Parses a retry_on / x-envoy-retry-on list ("5xx, reset"). Names Envoy does not know are
+ * skipped, as Envoy does. The first name Envoy knows but Ringside does not implement
+ * (retriable-headers, envoy-ratelimited, reset-before-request, http3-post-connect-failure) is
+ * copied into unsupported_buf (if non-NULL) so a config can be rejected; it adds no flag.
+ * Returns the RS_RETRY_ON_* flags. */
 uint32_t rs_route_parse_retry_on(const char *s, size_t len, char *unsupported_buf,
                                  size_t unsupported_len);
 
