@@ -103,7 +103,10 @@ void rs_h1_head_init(struct rs_h1_head *head, struct rs_h1_header *storage, size
  * allows. On RS_H1_DONE, *consumed is the length of the head (the body or the next pipelined
  * message starts at buf + *consumed) and head is filled. On RS_H1_NEED_MORE, call again with the
  * same bytes plus more (*consumed is 0). On RS_H1_ERROR, *err says what to answer. The parser keeps
- * no state between calls: each call looks at the whole buffer. */
+ * no state between calls: each call looks at the whole buffer. A NEED_MORE answer can only change
+ * once a line completes, so a caller need not call again until a newly received byte is a LF or
+ * the buffer has grown past limits->max_headers_bytes: with the field-count limit that bounds the
+ * work per head to about (max_headers_count + 2) passes, even against one-byte reads. */
 enum rs_h1_status rs_h1_parse_request_head(const char *buf, size_t len,
                                            const struct rs_h1_limits *limits,
                                            struct rs_h1_head *head, size_t *consumed,
@@ -123,6 +126,10 @@ enum rs_h1_body_kind rs_h1_request_body_kind(const struct rs_h1_head *req);
  * A response read until close cannot be kept alive, whatever its Connection field says. */
 enum rs_h1_body_kind rs_h1_response_body_kind(const struct rs_h1_head *resp,
                                               struct rs_h1_slice request_method);
+
+/* Writes the indexes of the hop-by-hop fields (in order) to out, at most cap of them, and
+ * returns how many there are in all (which may exceed cap). */
+size_t rs_h1_head_hop_by_hop(const struct rs_h1_head *head, size_t *out, size_t cap);
 
 /* Index of the first field named name (case-insensitive), or -1. */
 long rs_h1_head_find(const struct rs_h1_head *head, const char *name, size_t name_len);

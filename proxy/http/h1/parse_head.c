@@ -148,3 +148,16 @@ long rs_h1_head_find(const struct rs_h1_head *head, const char *name, size_t nam
     }
     return -1;
 }
+
+size_t rs_h1_head_hop_by_hop(const struct rs_h1_head *head, size_t *out, size_t cap)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < head->num_headers; i++) {
+        if (!head->headers[i].hop_by_hop)
+            continue;
+        if (n < cap)
+            out[n] = i;
+        n++;
+    }
+    return n;
+}

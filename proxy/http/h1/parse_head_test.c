@@ -239,6 +239,13 @@ static void test_hop_by_hop(void **state)
         if (p.head.headers[i].hop_by_hop != want[i])
             fail_msg("header %zu hop_by_hop %d", i, p.head.headers[i].hop_by_hop);
     }
+    size_t idx[4];
+    assert_int_equal(rs_h1_head_hop_by_hop(&p.head, idx, 4), 8);
+    assert_int_equal(idx[0], 1);
+    assert_int_equal(idx[1], 2);
+    assert_int_equal(idx[2], 3);
+    assert_int_equal(idx[3], 4);
+    assert_int_equal(rs_h1_head_hop_by_hop(&p.head, NULL, 0), 8);
 }
 
 static void test_count_limit(void **state)
