@@ -127,8 +127,13 @@ static enum rs_h1_status parse(bool response, const char *buf, size_t len,
         die("head consumed more than its input");
     if (st == RS_H1_ERROR && (!err->details || err->status < 400 || err->status > 599))
         die("error without status or details");
-    if (st == RS_H1_NEED_MORE && *consumed != 0)
-        die("NEED_MORE consumed bytes");
+    if (st == RS_H1_NEED_MORE) {
+        /* Only empty lines before the start line may be consumed while waiting. */
+        for (size_t i = 0; i < *consumed; i += 2) {
+            if (i + 1 >= *consumed || buf[i] != '\r' || buf[i + 1] != '\n')
+                die("NEED_MORE consumed more than leading empty lines");
+        }
+    }
     if (st == RS_H1_DONE) {
         const char *hi = buf + *consumed;
         if (head->num_headers > l->max_headers_count && l->max_headers_count)

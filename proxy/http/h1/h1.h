@@ -101,12 +101,13 @@ void rs_h1_head_init(struct rs_h1_head *head, struct rs_h1_header *storage, size
 
 /* Parses a request head from buf[0..len). Leading empty lines (CRLF) are skipped, as RFC 9112 2.2
  * allows. On RS_H1_DONE, *consumed is the length of the head (the body or the next pipelined
- * message starts at buf + *consumed) and head is filled. On RS_H1_NEED_MORE, call again with the
- * same bytes plus more (*consumed is 0). On RS_H1_ERROR, *err says what to answer. The parser keeps
- * no state between calls: each call looks at the whole buffer. A NEED_MORE answer can only change
- * once a line completes, so a caller need not call again until a newly received byte is a LF or
- * the buffer has grown past limits->max_headers_bytes: with the field-count limit that bounds the
- * work per head to about (max_headers_count + 2) passes, even against one-byte reads. */
+ * message starts at buf + *consumed) and head is filled. On RS_H1_NEED_MORE, *consumed counts the
+ * empty lines skipped so far (usually 0), which the caller may drop: call again with
+ * buf[*consumed..len) followed by more input. On RS_H1_ERROR, *err says what to answer. The parser
+ * keeps no state between calls: each call looks at the whole buffer. A NEED_MORE answer can only
+ * change once a line completes, so a caller need not call again until a newly received byte is a LF
+ * or the buffer has grown past limits->max_headers_bytes: with the field-count limit that bounds
+ * the work per head to about (max_headers_count + 2) passes, even against one-byte reads. */
 enum rs_h1_status rs_h1_parse_request_head(const char *buf, size_t len,
                                            const struct rs_h1_limits *limits,
                                            struct rs_h1_head *head, size_t *consumed,

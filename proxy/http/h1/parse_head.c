@@ -103,6 +103,10 @@ static enum rs_h1_status parse_head(const char *buf, size_t len, const struct rs
     size_t pos = skip_leading_crlf(buf, len);
     size_t eol;
     enum rs_h1_status st = rs_h1_find_line(buf, len, pos, l.max_headers_bytes, &eol, bad, err);
+    /* Empty lines before the start line are handed back as consumed even while waiting, so a
+     * peer sending nothing but CRLFs cannot make each call rescan them. */
+    if (st == RS_H1_NEED_MORE)
+        *consumed = pos;
     if (st != RS_H1_DONE)
         return st;
     st = is_response ? parse_status_line(buf, pos, eol, head, err)
@@ -114,6 +118,8 @@ static enum rs_h1_status parse_head(const char *buf, size_t len, const struct rs
     size_t end;
     st = rs_h1_parse_fields(buf, len, eol + 2, l.max_headers_bytes, max_count, head->headers,
                             &head->num_headers, &end, bad, err);
+    if (st == RS_H1_NEED_MORE)
+        *consumed = pos;
     if (st != RS_H1_DONE)
         return st;
     st = rs_h1_derive_framing(head, is_response, err);

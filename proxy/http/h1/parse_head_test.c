@@ -64,7 +64,14 @@ static void test_leading_empty_lines(void **state)
     assert_slice(p.head.method, "GET");
     assert_int_equal(p.head.version_minor, 0);
     assert_int_equal(parse_req_n(&p, LIT("\r\n"), NULL), RS_H1_NEED_MORE);
+    assert_int_equal(p.consumed, 2);
+    assert_int_equal(parse_req_n(&p, LIT("\r\n\r\nGET / HT"), NULL), RS_H1_NEED_MORE);
+    assert_int_equal(p.consumed, 4);
+    assert_int_equal(parse_req_n(&p, LIT("\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n"), NULL),
+                     RS_H1_NEED_MORE);
+    assert_int_equal(p.consumed, 4);
     assert_int_equal(parse_req_n(&p, LIT("\r"), NULL), RS_H1_NEED_MORE);
+    assert_int_equal(p.consumed, 0);
     assert_int_equal(parse_req_n(&p, LIT("\n"), NULL), RS_H1_ERROR);
 }
 

@@ -39,8 +39,12 @@ static void drive(const char *in, size_t len, size_t split, bool response, struc
                     free(conn);
                     return;
                 }
-                if (st == RS_H1_NEED_MORE)
+                if (st == RS_H1_NEED_MORE) {
+                    /* Skipped empty lines may be dropped while waiting. */
+                    memmove(conn, conn + p.consumed, have - p.consumed);
+                    have -= p.consumed;
                     break;
+                }
                 r->messages++;
                 struct rs_h1_slice t = response ? p.head.reason : p.head.target;
                 memcpy(r->targets + r->targets_len, t.p, t.len);
