@@ -231,6 +231,26 @@ static void test_chunked_extensions_and_case(void **state)
     assert_memory_equal(out, "0123456789abcdefghijk", 21);
 }
 
+/* Limits as large as size_t goes must not wrap when added to an offset. */
+static void test_huge_limits(void **state)
+{
+    (void)state;
+    static const char m[] = "3\r\nabc\r\n0\r\nX: 1\r\n\r\n";
+    struct rs_h1_limits l = {SIZE_MAX, SIZE_MAX, SIZE_MAX};
+    struct rs_h1_header tr[2];
+    struct rs_h1_body_decoder d;
+    rs_h1_body_decoder_init(&d, RS_H1_BODY_CHUNKED, 0, false, &l, tr, 2);
+    size_t consumed;
+    struct rs_h1_slice data;
+    struct rs_h1_error err;
+    assert_int_equal(rs_h1_body_decode(&d, LIT(m), &consumed, &data, &err), RS_H1_NEED_MORE);
+    assert_int_equal(data.len, 3);
+    assert_int_equal(
+        rs_h1_body_decode(&d, m + consumed, sizeof(m) - 1 - consumed, &consumed, &data, &err),
+        RS_H1_DONE);
+    assert_int_equal(d.num_trailers, 1);
+}
+
 /* Data slices point into the input; NEED_MORE leaves partial framing unconsumed. */
 static void test_zero_copy_contract(void **state)
 {
@@ -254,13 +274,10 @@ static void test_zero_copy_contract(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_content_length),
-        cmocka_unit_test(test_until_close),
-        cmocka_unit_test(test_chunked_basic),
-        cmocka_unit_test(test_chunked_trailers),
-        cmocka_unit_test(test_chunked_bad),
-        cmocka_unit_test(test_chunked_extensions_and_case),
-        cmocka_unit_test(test_zero_copy_contract),
+        cmocka_unit_test(test_content_length), cmocka_unit_test(test_until_close),
+        cmocka_unit_test(test_chunked_basic),  cmocka_unit_test(test_chunked_trailers),
+        cmocka_unit_test(test_chunked_bad),    cmocka_unit_test(test_chunked_extensions_and_case),
+        cmocka_unit_test(test_huge_limits),    cmocka_unit_test(test_zero_copy_contract),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
