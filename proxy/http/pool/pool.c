@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "proxy/http/pool/pool_internal.h"
 
@@ -167,13 +168,30 @@ void rs_h1_pool_conn_ready(struct rs_pooled_conn *pc)
     }
 }
 
+/* The idle receive reports a server's FIN only once the loop reaps it, and the dispatch runs
+ * before the turn's reaping: the FIN may already sit in the socket. One non-blocking peek per
+ * reuse (a syscall, far cheaper than a failed request) closes that window, so no request is
+ * written to a connection the server has already closed. It consumes nothing. */
+static bool still_open(struct rs_pooled_conn *pc)
+{
+    char c;
+    ssize_t n = recv(pc->conn.fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
 static void dispatch(struct rs_h1_pool_host *h)
 {
     struct rs_h1_pool *pool = h->pool;
     /* Reuse first, most recently used first: it is the one most likely still open at the server
      * and lets the least used ones reach their idle timeout. */
-    while (h->pending.n > 0 && h->idle.head)
-        lend(h->idle.head, req_list_pop(&h->pending));
+    while (h->pending.n > 0 && h->idle.head) {
+        struct rs_pooled_conn *pc = h->idle.head;
+        if (!still_open(pc)) {
+            rs_pc_close(pc, true);
+            continue;
+        }
+        lend(pc, req_list_pop(&h->pending));
+    }
     /* Requests not covered by a connection already being made get a new one. */
     while (h->pending.n > h->connecting.n) {
         if (pool->max_conns_per_host && h->n_conns >= pool->max_conns_per_host) {
@@ -201,8 +219,10 @@ static void run_deferred(struct rs_loop *loop, struct rs_deferred *d)
     struct rs_h1_pool_request *r;
     while ((r = req_list_pop(&pool->failed)) != NULL)
         req_list_append(&failing, r);
-    while ((r = req_list_pop(&failing)) != NULL)
-        r->on_ready(r, NULL, r->err_);
+    while ((r = req_list_pop(&failing)) != NULL) {
+        if (!pool->freed) /* a callback freed the pool: the rest are dropped, as free promises */
+            r->on_ready(r, NULL, r->err_);
+    }
     /* Hosts marked during this loop are dispatched too; each dispatch is bounded by the idle
      * connections and requests present, so this ends. */
     while (pool->dirty_head) {

@@ -264,6 +264,13 @@ static void reuses_released_connection(void **state)
     assert_int_equal(atomic_load(&e->host->stats.cx_active), 0);
     assert_int_equal(rs_stats_gauge_value(e->store, e->cs.upstream_cx_active), 0);
     assert_int_equal(counter(e, "upstream_cx_destroy_local"), 1);
+    struct rs_stats_histogram_summary hs;
+    rs_stats_histogram_value(e->store, e->cs.upstream_cx_connect_ms, &hs);
+    assert_int_equal(hs.count, 1);
+    rs_stats_histogram_value(e->store, e->cs.upstream_cx_length_ms, &hs);
+    assert_int_equal(hs.count, 1);
+    assert_true(counter(e, "upstream_cx_tx_bytes_total") > 0);
+    assert_true(counter(e, "upstream_cx_rx_bytes_total") > 0);
     /* The server sees our close. */
     char c;
     assert_int_equal(recv(sfd, &c, 1, 0), 0);
@@ -343,6 +350,35 @@ static void server_closed_idle_is_dropped(void **state)
     close(s2);
 }
 
+/* The server's FIN is in the socket but the loop has not reaped it yet when the next dispatch
+ * runs (dispatch comes first in a turn): the connection must still not be handed out. */
+static void server_close_racing_reuse_is_caught(void **state)
+{
+    struct env *e = *state;
+    struct rs_h1_pool *p = pool_with(e, 0, 0, 1000);
+    struct user u, v;
+    user_init(&u, e);
+    user_init(&v, e);
+    rs_h1_pool_acquire(p, e->host, &u.req);
+    int sfd = accept_one(e);
+    RUN_UNTIL(e, u.calls == 1);
+    exchange(e, &u, sfd);
+    uint16_t port1 = local_port(u.pc);
+    rs_h1_pool_release(p, u.pc, true);
+    close(sfd);
+    rs_h1_pool_acquire(p, e->host, &v.req); /* no loop turn between the close and this */
+    int s2 = accept_one(e);
+    RUN_UNTIL(e, v.calls == 1);
+    assert_int_equal(v.err, 0);
+    assert_int_not_equal(local_port(v.pc), port1);
+    assert_false(rs_pooled_conn_reused(v.pc));
+    assert_int_equal(v.eofs, 0);
+    assert_int_equal(counter(e, "upstream_cx_destroy_remote"), 1);
+    rs_h1_pool_release(p, v.pc, true);
+    free_pool(e, p);
+    close(s2);
+}
+
 static void idle_timeout_closes(void **state)
 {
     struct env *e = *state;
@@ -390,6 +426,52 @@ static void connect_refused(void **state)
     assert_int_equal(atomic_load(&dead->stats.cx_connect_fail), 1);
     free_pool(e, p);
     assert_int_equal(atomic_load(&dead->refs), 1); /* the pool let go of the host */
+    rs_host_unref(dead);
+}
+
+/* A caller that acquires again from its failure callback (a retry) is answered on a later turn,
+ * never in a loop inside the first answer; freeing the pool from a callback is allowed. */
+struct retrier {
+    struct user u;
+    struct rs_h1_pool *pool;
+    struct rs_host *host;
+    int max_tries;
+    bool free_on_last;
+};
+
+static void retry_on_ready(struct rs_h1_pool_request *req, struct rs_pooled_conn *pc, int err)
+{
+    struct retrier *r = (struct retrier *)((char *)req - offsetof(struct retrier, u.req));
+    u_on_ready(req, pc, err);
+    if (r->u.calls < r->max_tries)
+        rs_h1_pool_acquire(r->pool, r->host, req);
+    else if (r->free_on_last)
+        rs_h1_pool_free(r->pool);
+}
+
+static void acquire_again_from_callback(void **state)
+{
+    struct env *e = *state;
+    struct sockaddr_in addr;
+    close(listener(1, &addr));
+    struct rs_host *dead = rs_host_new((struct sockaddr *)&addr, sizeof addr, NULL, 1, NULL);
+    struct retrier r = {.max_tries = 3, .free_on_last = true, .host = dead};
+    user_init(&r.u, e);
+    r.u.req.on_ready = retry_on_ready;
+    r.pool = pool_with(e, 0, 0, 1000);
+    rs_h1_pool_acquire(r.pool, dead, &r.u.req);
+    int last = 0;
+    for (int i = 0; i < 100 && r.u.calls < 3; i++) {
+        rs_loop_run_once(e->loop, 5);
+        assert_true(r.u.calls - last <= 1); /* one answer per turn at most */
+        last = r.u.calls;
+    }
+    assert_int_equal(r.u.calls, 3);
+    assert_int_equal(r.u.err, -ECONNREFUSED);
+    turns(e, 10); /* the pool freed itself from the last callback */
+    assert_int_equal(r.u.calls, 3);
+    assert_int_equal(counter(e, "upstream_cx_connect_fail"), 3);
+    assert_int_equal(atomic_load(&dead->refs), 1);
     rs_host_unref(dead);
 }
 
@@ -634,8 +716,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(reuses_released_connection, setup, teardown),
         cmocka_unit_test_setup_teardown(most_recently_used_first, setup, teardown),
         cmocka_unit_test_setup_teardown(server_closed_idle_is_dropped, setup, teardown),
+        cmocka_unit_test_setup_teardown(server_close_racing_reuse_is_caught, setup, teardown),
         cmocka_unit_test_setup_teardown(idle_timeout_closes, setup, teardown),
         cmocka_unit_test_setup_teardown(connect_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(acquire_again_from_callback, setup, teardown),
         cmocka_unit_test_setup_teardown(connect_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(cancel_before_ready_keeps_connection, setup, teardown),
         cmocka_unit_test_setup_teardown(drain_closes_idle_and_released, setup, teardown),
