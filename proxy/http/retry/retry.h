@@ -79,7 +79,8 @@ struct rs_retry_decision {
      * needs no further retry. */
     bool count_success;
     /* Release the retry slot taken at the previous RS_RETRY_YES (Envoy: retries().dec()). On
-     * RS_RETRY_YES the caller takes a new slot (retries().inc()) and bumps upstream_rq_retry;
+     * RS_RETRY_YES the caller takes a new slot (retries().inc()) and bumps upstream_rq_retry
+     * (and upstream_rq_retry_backoff_exponential, as current Envoy does);
      * on NO_OVERFLOW it bumps upstream_rq_retry_overflow; on NO_LIMIT_EXCEEDED
      * upstream_rq_retry_limit_exceeded. */
     bool release_slot;
@@ -124,11 +125,12 @@ void rs_retry_state_init(struct rs_retry_state *s, const struct rs_route_retry_p
  * no retry stat moves. */
 bool rs_retry_state_enabled(const struct rs_retry_state *s);
 
-/* Decision on upstream response headers (never 1xx: after a 100-continue Envoy drops the retry
- * state). grpc_status: the grpc-status of the response *headers* (a trailers-only reply), or -1.
- * Envoy never retries on trailers: by then the headers went downstream. envoy_ratelimited: the
- * response carries x-envoy-ratelimited, which Envoy retries only under envoy-ratelimited (not
- * supported by Ringside's route config), so it means no retry. random: a uniform 64-bit draw. */
+/* Decision on upstream response headers (never 1xx: Envoy drops its retry state once a 1xx went
+ * downstream, so call rs_retry_abandon() then). grpc_status: the grpc-status of the response
+ * *headers* (a trailers-only reply), or -1. Envoy never retries on trailers: by then the headers
+ * went downstream. envoy_ratelimited: the response carries x-envoy-ratelimited, which Envoy retries
+ * only under envoy-ratelimited (not supported by Ringside's route config), so it means no retry.
+ * random: a uniform 64-bit draw. */
 struct rs_retry_decision rs_retry_should_retry_response(struct rs_retry_state *s, uint32_t status,
                                                         int grpc_status, bool envoy_ratelimited,
                                                         uint64_t random);
@@ -180,6 +182,12 @@ struct rs_retry_timeouts rs_retry_final_timeouts(uint64_t route_timeout_ms,
                                                  const struct rs_route_retry_policy *policy,
                                                  const struct rs_header_map *request_headers,
                                                  bool trusted);
+
+/* x-envoy-expected-rq-timeout-ms for an attempt starting elapsed_ms after the request
+ * (FilterUtility::setTimeoutHeaders without hedging): the per-try timeout, else the global one,
+ * capped by the global time left and never below 1 ms once a global timeout is set. 0: send no
+ * header (no timeout at all). */
+uint64_t rs_retry_expected_timeout_ms(struct rs_retry_timeouts t, uint64_t elapsed_ms);
 
 /* Request headers Envoy's router consumes (never forwarded upstream), NULL-terminated. */
 extern const char *const rs_retry_consumed_headers[];

@@ -153,3 +153,15 @@ struct rs_retry_timeouts rs_retry_final_timeouts(uint64_t route_timeout_ms,
         t.per_try_ms = 0;
     return t;
 }
+
+uint64_t rs_retry_expected_timeout_ms(struct rs_retry_timeouts t, uint64_t elapsed_ms)
+{
+    uint64_t expected = t.per_try_ms != 0 ? t.per_try_ms : t.global_ms;
+    if (expected == 0 || t.global_ms == 0)
+        return expected;
+    /* Out of time still advertises 1 ms: 0 would read as "no timeout" upstream. */
+    if (elapsed_ms >= t.global_ms)
+        return 1;
+    uint64_t left = t.global_ms - elapsed_ms;
+    return expected < left ? expected : left;
+}

@@ -499,6 +499,22 @@ static void final_timeouts(void **state)
     rs_header_map_free(h);
 }
 
+static void expected_timeout_header(void **state)
+{
+    (void)state;
+    struct rs_retry_timeouts t = {.global_ms = 1000, .per_try_ms = 300};
+    assert_int_equal(rs_retry_expected_timeout_ms(t, 0), 300);
+    assert_int_equal(rs_retry_expected_timeout_ms(t, 800), 200);
+    assert_int_equal(rs_retry_expected_timeout_ms(t, 1000), 1);
+    assert_int_equal(rs_retry_expected_timeout_ms(t, 5000), 1);
+    t.per_try_ms = 0;
+    assert_int_equal(rs_retry_expected_timeout_ms(t, 250), 750);
+    t.global_ms = 0;
+    assert_int_equal(rs_retry_expected_timeout_ms(t, 250), 0);
+    t.per_try_ms = 400;
+    assert_int_equal(rs_retry_expected_timeout_ms(t, 10000), 400);
+}
+
 static void parse_u64_like_simple_atoi(void **state)
 {
     (void)state;
@@ -552,6 +568,7 @@ int main(void)
         cmocka_unit_test(previous_hosts_predicate),
         cmocka_unit_test(grpc_status_from_headers),
         cmocka_unit_test(final_timeouts),
+        cmocka_unit_test(expected_timeout_header),
         cmocka_unit_test(parse_u64_like_simple_atoi),
         cmocka_unit_test(consumed_headers_listed),
     };
