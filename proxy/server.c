@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "proxy/core/log.h"
+#include "proxy/http/access_log/writer.h"
 #include "proxy/net/listener.h"
 #include "proxy/server_internal.h"
 #include "proxy/upstream/cluster_manager.h"
@@ -120,7 +121,13 @@ static void on_signal(struct rs_loop *loop, struct rs_io *io, const struct io_ur
     struct rs_server *s = (struct rs_server *)((char *)io - offsetof(struct rs_server, signal_io));
     if (cqe->res == (int)sizeof s->siginfo) {
         int sig = (int)s->siginfo.ssi_signo;
-        rs_server_begin_shutdown(s, sig == SIGTERM ? "SIGTERM received" : "SIGINT received");
+        if (sig == SIGUSR1) {
+            /* Log rotation: files are reopened by the writer thread, as Envoy does on SIGUSR1. */
+            RS_INFO("SIGUSR1 received: reopening access log files");
+            rs_access_log_writer_reopen(s->access_logs);
+        } else {
+            rs_server_begin_shutdown(s, sig == SIGTERM ? "SIGTERM received" : "SIGINT received");
+        }
     }
     if (!rs_loop_stopping(s->loop))
         arm_signals(s);
@@ -132,16 +139,28 @@ static void arm_signals(struct rs_server *s)
     io_uring_prep_read(sqe, s->signal_fd, &s->siginfo, sizeof s->siginfo, 0);
 }
 
+static void handled_signals(sigset_t *set)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGTERM);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGUSR1);
+}
+
+/* Blocked before any thread starts (workers, DNS, the access log writer) so that every thread
+ * inherits the mask and only the signalfd on the main loop sees them. */
+static void block_signals(void)
+{
+    sigset_t set;
+    handled_signals(&set);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
 static int setup_signals(struct rs_server *s)
 {
     sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    /* Blocked before any thread starts so that every thread inherits the mask and only the
-     * signalfd on the main loop sees them. */
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    handled_signals(&set);
     s->signal_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
     if (s->signal_fd < 0) {
         RS_ERROR("signalfd: %s", strerror(errno));
@@ -208,6 +227,7 @@ static struct rs_config *load_config(struct rs_server *s, char *err, size_t err_
         .main_shard = s->main_shard,
         .service_node = s->opt.service_node,
         .service_cluster = s->opt.service_cluster,
+        .access_log_writer = s->access_logs,
     };
     if (s->opt.config_path)
         return rs_config_load_file(s->opt.config_path, &env, err, err_len);
@@ -267,6 +287,8 @@ static void cleanup(struct rs_server *s)
     if (s->signal_fd >= 0)
         close(s->signal_fd);
     rs_qsbr_reclaim(s->qsbr);
+    /* After the config: its loggers hold files of the writer. Flushes what is buffered. */
+    rs_access_log_writer_free(s->access_logs);
     rs_loop_free(s->loop);
     rs_qsbr_free(s->qsbr);
     rs_stats_store_free(s->stats);
@@ -284,6 +306,7 @@ int rs_server_run(const struct rs_server_options *opt)
     char err[2048];
     const char *what = opt->config_path ? opt->config_path : "--config-yaml";
 
+    block_signals();
     s->qsbr = rs_qsbr_new();
     s->stats = rs_stats_store_new();
     struct rs_loop_options lopt = {.buf_count = 0, .name = "main"};
@@ -294,6 +317,12 @@ int rs_server_run(const struct rs_server_options *opt)
     }
     s->main_shard = rs_stats_shard_new(s->stats);
     register_server_stats(s);
+    s->access_logs = rs_access_log_writer_new(s->n_workers, NULL, s->stats, err, sizeof err);
+    if (s->access_logs == NULL) {
+        fprintf(stderr, "ringside-proxy: cannot start the access log writer: %s\n", err);
+        cleanup(s);
+        return 1;
+    }
     publish_state(s);
     s->cfg = load_config(s, err, sizeof err);
     if (s->cfg == NULL) {

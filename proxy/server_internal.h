@@ -34,7 +34,8 @@ struct rs_server {
     struct rs_worker *workers;
     unsigned n_workers;
     struct rs_admin *admin;
-    bool admin_stopped; /* the admin's stopped hook ran */
+    struct rs_access_log_writer *access_logs; /* owned; outlives every config */
+    bool admin_stopped;                       /* the admin's stopped hook ran */
 
     enum rs_server_state state;
     bool healthcheck_failed;

@@ -15,6 +15,7 @@ struct rs_listener;
 struct rs_cluster;
 struct rs_cluster_manager;
 struct rs_loop;
+struct rs_access_log_writer;
 struct rs_qsbr;
 struct rs_stats_store;
 struct rs_stats_shard;
@@ -27,6 +28,9 @@ struct rs_config_env {
     struct rs_stats_shard *main_shard;
     const char *service_node;    /* --service-node: overrides node.id */
     const char *service_cluster; /* --service-cluster: overrides node.cluster */
+    /* Where access logs go (one writer thread per process); NULL: access_log entries are
+     * refused. */
+    struct rs_access_log_writer *access_log_writer;
 };
 
 struct rs_config {
