@@ -1,0 +1,137 @@
+/* Private to the router: its config, its per-stream state and the functions its files share. */
+#ifndef RS_HTTP_FILTERS_ROUTER_INTERNAL_H
+#define RS_HTTP_FILTERS_ROUTER_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "proxy/core/buffer.h"
+#include "proxy/core/timer.h"
+#include "proxy/http/filters/router.h"
+#include "proxy/http/h1/h1.h"
+#include "proxy/http/header_map.h"
+#include "proxy/http/pool/pool.h"
+#include "proxy/http/route/route.h"
+#include "proxy/stats/stats.h"
+
+#define RS_ROUTER_MAX_RESPONSE_HEADERS 128
+#define RS_ROUTER_MAX_TRAILERS 32
+
+/* cluster.<name>.upstream_rq_* ids. Created once per cluster name and never freed before the
+ * config, so workers keep plain pointers to it. code_ids_ holds id + 1 per status (0: not yet
+ * registered); races between workers registering the same code are harmless (find-or-create). */
+struct rs_router_cluster_stats {
+    char *name; /* owned */
+    rs_stat_id rq_total, rq_completed, rq_time, rq_timeout, rq_xx[5];
+    _Atomic uint32_t code_ids_[600];
+};
+
+/* One cluster as seen by one worker: its pool on that worker's loop. */
+struct rs_router_cluster_slot {
+    struct rs_cluster *cluster; /* referenced: keeps the key unique while the pool lives */
+    struct rs_h1_pool *pool;    /* owned; freed with rs_h1_pool_free on the worker */
+    struct rs_router_cluster_stats *stats;
+};
+
+/* One worker's slot; only that worker reads or writes it (padded against false sharing). */
+struct rs_router_worker_slot {
+    struct rs_router_cluster_slot *clusters; /* owned */
+    size_t n, cap;
+    uint64_t prng; /* weighted cluster picks */
+    char pad_[64];
+};
+
+struct rs_router_config {
+    struct rs_router_options opt;
+    rs_router_cluster_lookup lookup;
+    void *lookup_ctx;
+    struct rs_stats_store *store;
+    unsigned n_workers;
+    struct rs_router_worker_slot *workers;  /* owned, n_workers */
+    pthread_mutex_t stats_lock;             /* guards the stats table below */
+    struct rs_router_cluster_stats **stats; /* owned */
+    size_t n_stats, cap_stats;
+};
+
+enum rs_router_phase {
+    RS_ROUTER_IDLE,       /* nothing upstream */
+    RS_ROUTER_CONNECTING, /* waiting for the pool */
+    RS_ROUTER_HEAD,       /* request sent (or sending), response head not complete */
+    RS_ROUTER_BODY,       /* response headers encoded, body in progress */
+    RS_ROUTER_DONE,       /* finished or failed: no upstream state left */
+};
+
+/* Per-stream state. The filter struct comes first so the stream's pointer is ours. */
+struct rs_router_filter {
+    struct rs_http_filter base;
+    struct rs_router_config *cfg;
+    struct rs_http_stream *stream;
+    struct rs_loop *loop;
+    struct rs_stats_shard *shard;
+    unsigned worker_id;
+    enum rs_router_phase phase;
+
+    const struct rs_route *route;
+    const struct rs_route_cluster_weight *weight; /* picked weighted cluster, or NULL */
+    struct rs_router_cluster_slot *cs;            /* the worker's slot for the cluster */
+    struct rs_router_cluster_stats *stats;
+    struct rs_host *host; /* referenced until destroy (stream info points at its address) */
+
+    struct rs_h1_pool_request preq;
+    struct rs_pooled_conn *pc; /* lent by the pool, or NULL */
+
+    /* Request side. */
+    struct rs_buffer out;  /* bytes waiting for the connection: head, then body */
+    bool request_chunked;  /* body sent with chunked framing */
+    bool request_complete; /* the downstream request ended (everything queued in out or sent) */
+    bool head_request;     /* HEAD: the response has no body whatever it says */
+    char method[24];
+    uint64_t timeout_ms;
+    uint64_t sent_ms; /* loop time when the request head was handed to the connection */
+    struct rs_timer timer;
+    bool downstream_paused;
+
+    /* Response side. */
+    char *acc; /* head bytes (or a partial chunk line) held across reads; owned */
+    size_t acc_len, acc_cap;
+    struct rs_h1_header hstore[RS_ROUTER_MAX_RESPONSE_HEADERS];
+    struct rs_h1_header tstore[RS_ROUTER_MAX_TRAILERS];
+    struct rs_h1_body_decoder dec;
+    bool response_keep_alive;
+    bool upstream_paused;
+    int status;
+};
+
+/* router_config.c */
+struct rs_router_cluster_slot *rs_router_slot_get(struct rs_router_filter *rf,
+                                                  struct rs_cluster *c);
+uint64_t rs_router_random(struct rs_router_filter *rf);
+void rs_router_charge_code(struct rs_router_filter *rf, int status);
+
+/* headers.c */
+void rs_router_apply_request_ops(const struct rs_route *route,
+                                 const struct rs_route_cluster_weight *weight,
+                                 struct rs_header_map *h);
+void rs_router_apply_response_ops(const struct rs_route *route,
+                                  const struct rs_route_cluster_weight *weight,
+                                  struct rs_header_map *h);
+int rs_router_build_request_head(struct rs_router_filter *rf, struct rs_header_map *h,
+                                 bool end_stream, struct rs_h1_buf *out);
+int rs_router_redirect_location(const struct rs_route *route, const struct rs_header_map *h,
+                                struct rs_h1_buf *out);
+
+/* upstream_request.c */
+void rs_router_upstream_start(struct rs_router_filter *rf);
+void rs_router_upstream_send(struct rs_router_filter *rf, struct rs_buffer *data);
+/* Gives the connection back (reusable only if the exchange finished cleanly) and stops timers. */
+void rs_router_upstream_finish(struct rs_router_filter *rf, bool reusable);
+void rs_router_arm_timeout(struct rs_router_filter *rf);
+/* A local reply for a failure before the response started (the upstream state is gone first). */
+void rs_router_fail_reset(struct rs_router_filter *rf, int reason /* enum rs_retry_reset_reason */);
+
+/* response.c */
+extern const struct rs_pooled_conn_callbacks rs_router_conn_callbacks;
+
+#endif

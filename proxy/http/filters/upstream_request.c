@@ -1,0 +1,155 @@
+/* One upstream attempt: borrowing a pooled connection, writing the request, the route timeout,
+ * and giving the connection back. */
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proxy/http/access_log/stream_info.h"
+#include "proxy/http/filters/router_internal.h"
+#include "proxy/http/local_reply/details.h"
+#include "proxy/http/local_reply/local_reply.h"
+
+static void flow_check_upstream(struct rs_router_filter *rf)
+{
+    if (rf->pc == NULL)
+        return;
+    bool over = rs_pooled_conn_over_limit(rf->pc);
+    if (over != rf->downstream_paused) {
+        rf->downstream_paused = over;
+        rs_http_stream_pause_downstream_reads(rf->stream, over);
+    }
+}
+
+static void on_ready(struct rs_h1_pool_request *req, struct rs_pooled_conn *pc, int err)
+{
+    struct rs_router_filter *rf =
+        (struct rs_router_filter *)((char *)req - offsetof(struct rs_router_filter, preq));
+    if (err != 0) {
+        enum rs_retry_reset_reason reason = RS_RETRY_RESET_LOCAL_CONNECTION_FAILURE;
+        if (err == -ETIMEDOUT)
+            reason = RS_RETRY_RESET_CONNECTION_TIMEOUT;
+        else if (err == -ECONNREFUSED || err == -ECONNRESET || err == -EHOSTUNREACH ||
+                 err == -ENETUNREACH)
+            reason = RS_RETRY_RESET_REMOTE_CONNECTION_FAILURE;
+        rf->phase = RS_ROUTER_DONE; /* on_ready ran: nothing to cancel */
+        rs_router_fail_reset(rf, (int)reason);
+        return;
+    }
+    rf->pc = pc;
+    rf->phase = RS_ROUTER_HEAD;
+    rf->sent_ms = rs_loop_now_ms(rf->loop);
+    struct rs_stream_info *si = rs_http_stream_info(rf->stream);
+    if (si != NULL)
+        rs_stream_info_mark_first(si, &si->first_upstream_tx_byte_ns);
+    rs_pooled_conn_send(pc, &rf->out);
+    if (rf->request_complete && si != NULL)
+        rs_stream_info_mark_last(si, &si->last_upstream_tx_byte_ns);
+    flow_check_upstream(rf);
+}
+
+void rs_router_upstream_start(struct rs_router_filter *rf)
+{
+    rf->phase = RS_ROUTER_CONNECTING;
+    rf->preq.on_ready = on_ready;
+    rf->preq.cb = &rs_router_conn_callbacks;
+    rf->preq.user = rf;
+    struct rs_stream_info *si = rs_http_stream_info(rf->stream);
+    if (si != NULL)
+        si->upstream_request_attempt_count = 1;
+    rs_stats_inc(rf->shard, rf->stats->rq_total);
+    rs_h1_pool_acquire(rf->cs->pool, rf->host, &rf->preq);
+}
+
+/* Moves data to the connection, or queues it behind the head while the pool has not answered. */
+void rs_router_upstream_send(struct rs_router_filter *rf, struct rs_buffer *data)
+{
+    if (rf->pc != NULL) {
+        rs_pooled_conn_send(rf->pc, data);
+        if (rf->request_complete) {
+            struct rs_stream_info *si = rs_http_stream_info(rf->stream);
+            if (si != NULL)
+                rs_stream_info_mark_last(si, &si->last_upstream_tx_byte_ns);
+        }
+        flow_check_upstream(rf);
+    } else if (rf->phase == RS_ROUTER_CONNECTING) {
+        /* Held until the connection exists: bounded by the connection manager's own limits
+         * (it pauses the downstream through the buffer accounting it does). */
+        rs_buffer_move(&rf->out, data, rs_buffer_len(data));
+    } else {
+        rs_buffer_clear(data);
+    }
+}
+
+void rs_router_upstream_finish(struct rs_router_filter *rf, bool reusable)
+{
+    if (rs_timer_armed(&rf->timer))
+        rs_timer_cancel(rf->loop, &rf->timer);
+    if (rf->phase == RS_ROUTER_CONNECTING && rf->pc == NULL)
+        rs_h1_pool_cancel(&rf->preq);
+    if (rf->pc != NULL) {
+        rs_h1_pool_release(rf->cs->pool, rf->pc, reusable);
+        rf->pc = NULL;
+    }
+    rs_buffer_clear(&rf->out);
+    rf->phase = RS_ROUTER_DONE;
+}
+
+static uint64_t flag_bits(const char *name)
+{
+    for (unsigned i = 0; name != NULL && i < RS_STREAM_INFO_FLAG_COUNT; i++) {
+        const char *n = rs_stream_info_flag_name(1ull << i);
+        if (n != NULL && strcmp(n, name) == 0)
+            return 1ull << i;
+    }
+    return 0;
+}
+
+void rs_router_fail_reset(struct rs_router_filter *rf, int reason)
+{
+    rs_router_upstream_finish(rf, false);
+    struct rs_local_reply_reset r;
+    rs_local_reply_upstream_reset((enum rs_retry_reset_reason)reason, false, NULL, &r);
+    rs_router_charge_code(rf, (int)r.status);
+    /* The details string must outlive this call (the stream info keeps the pointer): keep our
+     * copy in the filter's accumulator, which lives until destroy. */
+    free(rf->acc);
+    rf->acc = rs_strbuf_take(&r.details);
+    rf->acc_len = rf->acc_cap = 0;
+    struct rs_http_stream *s = rf->stream;
+    uint32_t flags = (uint32_t)flag_bits(r.flag);
+    char *body = rs_strbuf_take(&r.body);
+    rs_local_reply_reset_free(&r);
+    rs_http_stream_send_local_reply(s, (int)r.status, body, rf->acc, flags);
+    free(body);
+}
+
+static void on_timeout(struct rs_loop *loop, struct rs_timer *t)
+{
+    (void)loop;
+    struct rs_router_filter *rf =
+        (struct rs_router_filter *)((char *)t - offsetof(struct rs_router_filter, timer));
+    rs_stats_inc(rf->shard, rf->stats->rq_timeout);
+    if (rf->phase == RS_ROUTER_BODY) {
+        /* The response started: all that is left is to abort it. */
+        struct rs_stream_info *si = rs_http_stream_info(rf->stream);
+        if (si != NULL)
+            si->response_flags |= RS_RF_UT;
+        rs_router_upstream_finish(rf, false);
+        rs_http_stream_reset(rf->stream);
+        return;
+    }
+    rs_router_upstream_finish(rf, false);
+    rs_router_charge_code(rf, 504);
+    rs_http_stream_send_local_reply(rf->stream, 504, RS_LOCAL_REPLY_BODY_UPSTREAM_TIMEOUT,
+                                    "upstream_response_timeout", RS_RF_UT);
+}
+
+/* Envoy starts the route timeout once the downstream request is complete. */
+void rs_router_arm_timeout(struct rs_router_filter *rf)
+{
+    if (rf->timeout_ms == 0 || rf->phase == RS_ROUTER_DONE)
+        return;
+    rs_timer_init(&rf->timer, on_timeout);
+    rs_timer_arm(rf->loop, &rf->timer, rf->timeout_ms);
+}
