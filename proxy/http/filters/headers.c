@@ -98,12 +98,9 @@ static struct rs_h1_slice sl(const char *p, size_t len)
     return (struct rs_h1_slice){p, len};
 }
 
-/* Edits the request map as Envoy's router does before encoding (rewrites, x-forwarded-proto,
- * timeouts, header operations), then serializes the HTTP/1.1 head into out with framing: the
- * client's content-length if it gave one, chunked when a body follows without one, nothing when
- * the request ends with its headers. */
-int rs_router_build_request_head(struct rs_router_filter *rf, struct rs_header_map *h,
-                                 bool end_stream, struct rs_h1_buf *out)
+/* Edits the request map once, as Envoy's router does before encoding: path and host rewrites,
+ * x-forwarded-proto, the router's own x-envoy-* request headers removed, header operations. */
+int rs_router_prepare_request(struct rs_router_filter *rf, struct rs_header_map *h)
 {
     const struct rs_route *route = rf->route;
     const struct rs_route_forward *fw = &route->forward;
@@ -121,11 +118,6 @@ int rs_router_build_request_head(struct rs_router_filter *rf, struct rs_header_m
     const char *host_rw = rf->weight != NULL && rf->weight->host_rewrite_literal != NULL
                               ? rf->weight->host_rewrite_literal
                               : fw->host_rewrite_literal;
-    /* Envoy's auto_host_rewrite uses the host's hostname and leaves :authority alone without one.
-     */
-    if (host_rw == NULL && fw->auto_host_rewrite && rf->host->hostname != NULL &&
-        rf->host->hostname[0] != '\0')
-        host_rw = rf->host->hostname;
     if (host_rw != NULL)
         rs_header_map_set(h, ":authority", 10, host_rw, strlen(host_rw));
 
@@ -136,16 +128,38 @@ int rs_router_build_request_head(struct rs_router_filter *rf, struct rs_header_m
         else
             rs_header_map_add(h, "x-forwarded-proto", 17, "http", 4);
     }
-    rs_header_map_remove(h, "x-envoy-upstream-rq-timeout-ms", 30);
-    if (rf->timeout_ms > 0 && !rf->cfg->opt.suppress_envoy_headers) {
-        char v[24];
-        int n = snprintf(v, sizeof v, "%" PRIu64, rf->timeout_ms);
-        rs_header_map_set(h, "x-envoy-expected-rq-timeout-ms", 30, v, (size_t)n);
-    }
+    for (const char *const *c = rs_retry_consumed_headers; *c != NULL; c++)
+        rs_header_map_remove(h, *c, strlen(*c));
     rs_router_apply_request_ops(route, rf->weight, h);
+    return 0;
+}
+
+/* Serializes the HTTP/1.1 head of one attempt into out, with framing: the client's content-length
+ * if it gave one, chunked when a body follows without one, nothing when the request ended with
+ * its headers. */
+int rs_router_build_request_head(struct rs_router_filter *rf, struct rs_header_map *h,
+                                 bool end_stream, struct rs_h1_buf *out)
+{
+    const struct rs_route_forward *fw = &rf->route->forward;
+    bool literal = fw->host_rewrite_literal != NULL ||
+                   (rf->weight != NULL && rf->weight->host_rewrite_literal != NULL);
+    /* Envoy's auto_host_rewrite uses the host's hostname and leaves :authority alone without one;
+     * each attempt's host may differ. */
+    if (!literal && fw->auto_host_rewrite && rf->host->hostname != NULL &&
+        rf->host->hostname[0] != '\0')
+        rs_header_map_set(h, ":authority", 10, rf->host->hostname, strlen(rf->host->hostname));
+    if (!rf->cfg->opt.suppress_envoy_headers) {
+        uint64_t t =
+            rs_retry_expected_timeout_ms(rf->timeouts, rs_loop_now_ms(rf->loop) - rf->start_ms);
+        if (t > 0) {
+            char v[24];
+            int n = snprintf(v, sizeof v, "%" PRIu64, t);
+            rs_header_map_set(h, "x-envoy-expected-rq-timeout-ms", 30, v, (size_t)n);
+        }
+    }
 
     const struct rs_hstr *method = rs_header_map_gets(h, ":method");
-    path = rs_header_map_gets(h, ":path");
+    const struct rs_hstr *path = rs_header_map_gets(h, ":path");
     const struct rs_hstr *auth = rs_header_map_gets(h, ":authority");
     if (method == NULL || path == NULL)
         return -EINVAL;

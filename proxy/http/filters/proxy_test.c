@@ -18,9 +18,9 @@ static void get_rewrite_then_reuse(void **state)
                              "user-agent: t\r\n"
                              "x-request-id: rid-1\r\n"
                              "x-forwarded-proto: http\r\n"
-                             "x-envoy-expected-rq-timeout-ms: 15000\r\n"
                              "x-added: yes\r\n"
                              "x-config: c\r\n"
+                             "x-envoy-expected-rq-timeout-ms: 15000\r\n"
                              "\r\n");
     srv_send(fd, "HTTP/1.1 100 Continue\r\n\r\n"
                  "HTTP/1.1 200 OK\r\ncontent-length: 5\r\nx-up: 1\r\nx-secret: s\r\n\r\nhello");

@@ -189,6 +189,10 @@ static bool parse_head(struct rs_router_filter *rf)
             return false;
         }
         rs_router_charge_code(rf, hd.status_code);
+        if (rs_router_retry_on_headers(rf, h)) {
+            rs_header_map_free(h); /* this attempt's answer is dropped; the next one follows */
+            return false;
+        }
         rf->phase = RS_ROUTER_BODY;
         if (kind == RS_H1_BODY_NONE) {
             bool reusable = rf->response_keep_alive && rf->request_complete && rf->acc_len == 0;

@@ -37,8 +37,20 @@ static struct rs_router_cluster_stats *stats_for_locked(struct rs_router_config 
         st->rq_time = rs_stats_histogramf(s, "cluster.%s.upstream_rq_time", name);
         for (int k = 0; k < 5; k++)
             st->rq_xx[k] = rs_stats_counterf(s, "cluster.%s.upstream_rq_%dxx", name, k + 1);
+        st->rq_retry = rs_stats_counterf(s, "cluster.%s.upstream_rq_retry", name);
+        st->rq_retry_success = rs_stats_counterf(s, "cluster.%s.upstream_rq_retry_success", name);
+        st->rq_retry_overflow = rs_stats_counterf(s, "cluster.%s.upstream_rq_retry_overflow", name);
+        st->rq_retry_limit_exceeded =
+            rs_stats_counterf(s, "cluster.%s.upstream_rq_retry_limit_exceeded", name);
+        st->rq_retry_backoff_exponential =
+            rs_stats_counterf(s, "cluster.%s.upstream_rq_retry_backoff_exponential", name);
+        st->rq_per_try_timeout =
+            rs_stats_counterf(s, "cluster.%s.upstream_rq_per_try_timeout", name);
     } else {
         st->rq_total = st->rq_completed = st->rq_timeout = st->rq_time = RS_STAT_INVALID;
+        st->rq_retry = st->rq_retry_success = st->rq_retry_overflow = RS_STAT_INVALID;
+        st->rq_retry_limit_exceeded = st->rq_retry_backoff_exponential = RS_STAT_INVALID;
+        st->rq_per_try_timeout = RS_STAT_INVALID;
         for (int k = 0; k < 5; k++)
             st->rq_xx[k] = RS_STAT_INVALID;
     }

@@ -72,21 +72,6 @@ static const char *cluster_name(struct rs_router_filter *rf, const struct rs_hea
     return name;
 }
 
-static uint64_t route_timeout(struct rs_router_filter *rf, const struct rs_header_map *h)
-{
-    uint64_t t = rf->route->forward.timeout_ms;
-    const struct rs_hstr *v = rs_header_map_gets(h, "x-envoy-upstream-rq-timeout-ms");
-    if (v != NULL && v->len > 0 && v->len < 20) {
-        uint64_t x = 0;
-        size_t i = 0;
-        for (; i < v->len && v->p[i] >= '0' && v->p[i] <= '9'; i++)
-            x = x * 10 + (uint64_t)(v->p[i] - '0');
-        if (i == v->len)
-            t = x; /* Envoy: a valid header value replaces the route's timeout, 0 included */
-    }
-    return t;
-}
-
 static enum rs_filter_status decode_headers(struct rs_http_filter *f, struct rs_header_map *h,
                                             bool end_stream)
 {
@@ -143,32 +128,24 @@ static enum rs_filter_status decode_headers(struct rs_http_filter *f, struct rs_
     if (si != NULL)
         si->upstream_host = rf->host->addr_str;
 
-    rf->timeout_ms = route_timeout(rf, h);
     const struct rs_hstr *m = rs_header_map_gets(h, ":method");
     if (m != NULL && m->len < sizeof rf->method) {
         memcpy(rf->method, m->p, m->len);
         rf->method[m->len] = '\0';
     }
     rf->head_request = strcmp(rf->method, "HEAD") == 0;
-
-    struct rs_h1_buf head = {0};
-    if (rs_router_build_request_head(rf, h, end_stream, &head) != 0) {
-        free(head.data);
+    rf->req = h;
+    rf->end_stream_on_headers = end_stream;
+    rf->request_complete = end_stream;
+    rf->start_ms = rs_loop_now_ms(rf->loop);
+    rs_router_retry_init(rf, h);
+    if (rs_router_prepare_request(rf, h) != 0 || rs_router_upstream_start(rf) != 0) {
         rf->phase = RS_ROUTER_DONE;
         rs_http_stream_send_local_reply(rf->stream, 503, NULL, "router_request_head_failed", 0);
         return RS_FILTER_STOP;
     }
-    /* The serialized head becomes the first slice of the outgoing queue (ownership moves). */
-    if (rs_buffer_add_owned(&rf->out, (uint8_t *)head.data, head.len) != 0) {
-        free(head.data);
-        rf->phase = RS_ROUTER_DONE;
-        rs_http_stream_send_local_reply(rf->stream, 503, NULL, "router_out_of_memory", 0);
-        return RS_FILTER_STOP;
-    }
-    rf->request_complete = end_stream;
     if (end_stream)
         rs_router_arm_timeout(rf);
-    rs_router_upstream_start(rf);
     return RS_FILTER_STOP;
 }
 
@@ -199,11 +176,12 @@ static enum rs_filter_status decode_data(struct rs_http_filter *f, struct rs_buf
         rs_buffer_add_copy(&b, "\r\n", 2);
     if (end_stream && rf->request_chunked)
         add_last_chunk(rf, &b);
-    if (end_stream) {
+    rs_router_retry_keep(rf, &b);
+    if (end_stream)
         rf->request_complete = true;
-        rs_router_arm_timeout(rf);
-    }
     rs_router_upstream_send(rf, &b);
+    if (end_stream)
+        rs_router_arm_timeout(rf);
     rs_buffer_clear(&b);
     return RS_FILTER_STOP;
 }
@@ -239,9 +217,10 @@ static enum rs_filter_status decode_trailers(struct rs_http_filter *f,
         }
         free(hs);
     }
+    rs_router_retry_keep(rf, &b);
     rf->request_complete = true;
-    rs_router_arm_timeout(rf);
     rs_router_upstream_send(rf, &b);
+    rs_router_arm_timeout(rf);
     rs_buffer_clear(&b);
     return RS_FILTER_STOP;
 }
@@ -260,6 +239,7 @@ static void destroy(struct rs_http_filter *f)
     struct rs_router_filter *rf = self(f);
     rs_router_upstream_finish(rf, false);
     rs_buffer_clear(&rf->out);
+    rs_buffer_clear(&rf->replay);
     free(rf->acc);
     if (rf->host != NULL)
         rs_host_unref(rf->host);
@@ -299,5 +279,6 @@ struct rs_http_filter *rs_router_filter_create(void *config, struct rs_http_stre
     rf->shard = w->stats;
     rf->worker_id = w->id % cfg->n_workers;
     rs_buffer_init(&rf->out, rf->loop);
+    rs_buffer_init(&rf->replay, rf->loop);
     return &rf->base;
 }

@@ -13,6 +13,7 @@
 #include "proxy/http/h1/h1.h"
 #include "proxy/http/header_map.h"
 #include "proxy/http/pool/pool.h"
+#include "proxy/http/retry/retry.h"
 #include "proxy/http/route/route.h"
 #include "proxy/stats/stats.h"
 
@@ -25,6 +26,8 @@
 struct rs_router_cluster_stats {
     char *name; /* owned */
     rs_stat_id rq_total, rq_completed, rq_time, rq_timeout, rq_xx[5];
+    rs_stat_id rq_retry, rq_retry_success, rq_retry_overflow, rq_retry_limit_exceeded,
+        rq_retry_backoff_exponential, rq_per_try_timeout;
     _Atomic uint32_t code_ids_[600];
 };
 
@@ -59,6 +62,7 @@ enum rs_router_phase {
     RS_ROUTER_IDLE,       /* nothing upstream */
     RS_ROUTER_CONNECTING, /* waiting for the pool */
     RS_ROUTER_HEAD,       /* request sent (or sending), response head not complete */
+    RS_ROUTER_RETRY_WAIT, /* an attempt failed; the next one starts when retry_timer fires */
     RS_ROUTER_BODY,       /* response headers encoded, body in progress */
     RS_ROUTER_DONE,       /* finished or failed: no upstream state left */
 };
@@ -82,15 +86,31 @@ struct rs_router_filter {
     struct rs_h1_pool_request preq;
     struct rs_pooled_conn *pc; /* lent by the pool, or NULL */
 
-    /* Request side. */
+    /* Request side. req: the stream's request headers (borrowed: the stream keeps them for its
+     * whole life), edited once and re-serialized for each attempt. */
+    struct rs_header_map *req;
+    bool end_stream_on_headers;
     struct rs_buffer out;  /* bytes waiting for the connection: head, then body */
     bool request_chunked;  /* body sent with chunked framing */
     bool request_complete; /* the downstream request ended (everything queued in out or sent) */
     bool head_request;     /* HEAD: the response has no body whatever it says */
     char method[24];
-    uint64_t timeout_ms;
-    uint64_t sent_ms; /* loop time when the request head was handed to the connection */
+    uint64_t timeout_ms; /* global route timeout (0: none) */
+    uint64_t sent_ms;    /* loop time when the request head was handed to the connection */
+    uint64_t start_ms;   /* loop time of the first attempt (expected-timeout header budget) */
     struct rs_timer timer;
+
+    /* Retries. replay: the framed request body sent so far, kept for the next attempt (loop
+     * slices shared by reference, heap bytes copied) up to replay_limit. */
+    bool retry_enabled;
+    struct rs_retry_state retry;
+    struct rs_retry_timeouts timeouts;
+    struct rs_buffer replay;
+    size_t replay_limit;
+    uint32_t attempts;
+    struct rs_timer per_try_timer;
+    struct rs_timer retry_timer;
+    bool per_try_fired;
     bool downstream_paused;
 
     /* Response side. */
@@ -117,19 +137,37 @@ void rs_router_apply_request_ops(const struct rs_route *route,
 void rs_router_apply_response_ops(const struct rs_route *route,
                                   const struct rs_route_cluster_weight *weight,
                                   struct rs_header_map *h);
+/* Once per request: rewrites, x-forwarded-proto, router-consumed headers, header operations. */
+int rs_router_prepare_request(struct rs_router_filter *rf, struct rs_header_map *h);
+/* Per attempt: auto host rewrite, expected timeout, then the HTTP/1.1 head with framing. */
 int rs_router_build_request_head(struct rs_router_filter *rf, struct rs_header_map *h,
                                  bool end_stream, struct rs_h1_buf *out);
 int rs_router_redirect_location(const struct rs_route *route, const struct rs_header_map *h,
                                 struct rs_h1_buf *out);
 
+/* retry_attempt.c */
+void rs_router_retry_init(struct rs_router_filter *rf, struct rs_header_map *h);
+/* Keeps a copy of framed request body bytes for replay (no-op when retries are off). */
+void rs_router_retry_keep(struct rs_router_filter *rf, const struct rs_buffer *framed);
+/* An attempt failed before response headers: true if a retry was scheduled (the attempt's
+ * upstream state is gone), false if the caller must answer (flags URX/UO already set). */
+bool rs_router_retry_on_reset(struct rs_router_filter *rf, enum rs_retry_reset_reason reason);
+/* Response headers arrived: true if they are discarded for a retry. */
+bool rs_router_retry_on_headers(struct rs_router_filter *rf, const struct rs_header_map *h);
+void rs_router_arm_per_try(struct rs_router_filter *rf);
+
 /* upstream_request.c */
-void rs_router_upstream_start(struct rs_router_filter *rf);
+/* Starts an attempt to rf->host: serializes the head, queues it with the replay copy of the body
+ * and asks the pool. Returns 0, or -1 if the head could not be built (nothing started). */
+int rs_router_upstream_start(struct rs_router_filter *rf);
+/* Drops the current attempt's upstream state (closing its connection) but not the request. */
+void rs_router_attempt_reset(struct rs_router_filter *rf);
 void rs_router_upstream_send(struct rs_router_filter *rf, struct rs_buffer *data);
 /* Gives the connection back (reusable only if the exchange finished cleanly) and stops timers. */
 void rs_router_upstream_finish(struct rs_router_filter *rf, bool reusable);
 void rs_router_arm_timeout(struct rs_router_filter *rf);
 /* A local reply for a failure before the response started (the upstream state is gone first). */
-void rs_router_fail_reset(struct rs_router_filter *rf, int reason /* enum rs_retry_reset_reason */);
+void rs_router_fail_reset(struct rs_router_filter *rf, enum rs_retry_reset_reason reason);
 
 /* response.c */
 extern const struct rs_pooled_conn_callbacks rs_router_conn_callbacks;

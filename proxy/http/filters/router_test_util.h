@@ -208,6 +208,13 @@ __attribute__((unused)) static const char ROUTES[] =
     "    route: {cluster: refused}\n"
     "  - match: {prefix: /nocluster}\n"
     "    route: {cluster: missing}\n"
+    "  - match: {prefix: /retry}\n"
+    "    route:\n      cluster: up\n"
+    "      retry_policy: {retry_on: 5xx, num_retries: 2, retry_back_off: {base_interval: 0.001s}}\n"
+    "  - match: {prefix: /pertry}\n"
+    "    route:\n      cluster: up\n"
+    "      retry_policy: {retry_on: 5xx, num_retries: 1, per_try_timeout: 0.05s,\n"
+    "                     retry_back_off: {base_interval: 0.001s}}\n"
     "  - match: {prefix: /plain}\n"
     "    route: {cluster: up}\n";
 

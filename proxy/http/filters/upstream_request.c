@@ -32,8 +32,8 @@ static void on_ready(struct rs_h1_pool_request *req, struct rs_pooled_conn *pc, 
         else if (err == -ECONNREFUSED || err == -ECONNRESET || err == -EHOSTUNREACH ||
                  err == -ENETUNREACH)
             reason = RS_RETRY_RESET_REMOTE_CONNECTION_FAILURE;
-        rf->phase = RS_ROUTER_DONE; /* on_ready ran: nothing to cancel */
-        rs_router_fail_reset(rf, (int)reason);
+        rf->phase = RS_ROUTER_RETRY_WAIT; /* on_ready ran: nothing to cancel */
+        rs_router_fail_reset(rf, reason);
         return;
     }
     rf->pc = pc;
@@ -45,20 +45,47 @@ static void on_ready(struct rs_h1_pool_request *req, struct rs_pooled_conn *pc, 
     rs_pooled_conn_send(pc, &rf->out);
     if (rf->request_complete && si != NULL)
         rs_stream_info_mark_last(si, &si->last_upstream_tx_byte_ns);
+    rs_router_arm_per_try(rf);
     flow_check_upstream(rf);
 }
 
-void rs_router_upstream_start(struct rs_router_filter *rf)
+int rs_router_upstream_start(struct rs_router_filter *rf)
 {
+    struct rs_h1_buf head = {0};
+    if (rs_router_build_request_head(rf, rf->req, rf->end_stream_on_headers, &head) != 0) {
+        free(head.data);
+        return -1;
+    }
+    rs_buffer_clear(&rf->out);
+    /* The serialized head becomes the first slice of the outgoing queue (ownership moves), then
+     * whatever body a previous attempt already sent. */
+    if (rs_buffer_add_owned(&rf->out, (uint8_t *)head.data, head.len) != 0) {
+        free(head.data);
+        return -1;
+    }
+    for (uint32_t i = 0; i < rf->replay.count; i++) {
+        const struct rs_slice *sl = &rf->replay.slices[(rf->replay.head + i) % rf->replay.cap];
+        if (sl->bid >= 0)
+            rs_buffer_add_loop(&rf->out, (uint16_t)sl->bid,
+                               (uint32_t)(sl->data - rs_loop_buf(rf->loop, (uint16_t)sl->bid)),
+                               sl->len);
+        else
+            rs_buffer_add_copy(&rf->out, sl->data, sl->len);
+    }
+    rf->attempts++;
+    rf->acc_len = 0;
     rf->phase = RS_ROUTER_CONNECTING;
     rf->preq.on_ready = on_ready;
     rf->preq.cb = &rs_router_conn_callbacks;
     rf->preq.user = rf;
     struct rs_stream_info *si = rs_http_stream_info(rf->stream);
     if (si != NULL)
-        si->upstream_request_attempt_count = 1;
+        si->upstream_request_attempt_count = rf->attempts;
+    if (rf->retry_enabled)
+        rs_retry_on_host_attempted(&rf->retry, rf->host);
     rs_stats_inc(rf->shard, rf->stats->rq_total);
     rs_h1_pool_acquire(rf->cs->pool, rf->host, &rf->preq);
+    return 0;
 }
 
 /* Moves data to the connection, or queues it behind the head while the pool has not answered. */
@@ -81,10 +108,34 @@ void rs_router_upstream_send(struct rs_router_filter *rf, struct rs_buffer *data
     }
 }
 
+void rs_router_attempt_reset(struct rs_router_filter *rf)
+{
+    if (rs_timer_armed(&rf->per_try_timer))
+        rs_timer_cancel(rf->loop, &rf->per_try_timer);
+    if (rf->phase == RS_ROUTER_CONNECTING && rf->pc == NULL)
+        rs_h1_pool_cancel(&rf->preq);
+    if (rf->pc != NULL) {
+        /* Only the response path decides reuse: a dropped attempt's connection is closed. */
+        rs_h1_pool_release(rf->cs->pool, rf->pc, false);
+        rf->pc = NULL;
+    }
+    rs_buffer_clear(&rf->out);
+    rf->acc_len = 0;
+    if (rf->downstream_paused) {
+        rf->downstream_paused = false;
+        rs_http_stream_pause_downstream_reads(rf->stream, false);
+    }
+    rf->phase = RS_ROUTER_RETRY_WAIT;
+}
+
 void rs_router_upstream_finish(struct rs_router_filter *rf, bool reusable)
 {
     if (rs_timer_armed(&rf->timer))
         rs_timer_cancel(rf->loop, &rf->timer);
+    if (rs_timer_armed(&rf->per_try_timer))
+        rs_timer_cancel(rf->loop, &rf->per_try_timer);
+    if (rs_timer_armed(&rf->retry_timer))
+        rs_timer_cancel(rf->loop, &rf->retry_timer);
     if (rf->phase == RS_ROUTER_CONNECTING && rf->pc == NULL)
         rs_h1_pool_cancel(&rf->preq);
     if (rf->pc != NULL) {
@@ -92,6 +143,7 @@ void rs_router_upstream_finish(struct rs_router_filter *rf, bool reusable)
         rf->pc = NULL;
     }
     rs_buffer_clear(&rf->out);
+    rs_buffer_clear(&rf->replay);
     rf->phase = RS_ROUTER_DONE;
 }
 
@@ -105,11 +157,13 @@ static uint64_t flag_bits(const char *name)
     return 0;
 }
 
-void rs_router_fail_reset(struct rs_router_filter *rf, int reason)
+void rs_router_fail_reset(struct rs_router_filter *rf, enum rs_retry_reset_reason reason)
 {
+    if (rs_router_retry_on_reset(rf, reason))
+        return;
     rs_router_upstream_finish(rf, false);
     struct rs_local_reply_reset r;
-    rs_local_reply_upstream_reset((enum rs_retry_reset_reason)reason, false, NULL, &r);
+    rs_local_reply_upstream_reset(reason, rf->attempts > 1, NULL, &r);
     rs_router_charge_code(rf, (int)r.status);
     /* The details string must outlive this call (the stream info keeps the pointer): keep our
      * copy in the filter's accumulator, which lives until destroy. */
@@ -148,7 +202,10 @@ static void on_timeout(struct rs_loop *loop, struct rs_timer *t)
 /* Envoy starts the route timeout once the downstream request is complete. */
 void rs_router_arm_timeout(struct rs_router_filter *rf)
 {
-    if (rf->timeout_ms == 0 || rf->phase == RS_ROUTER_DONE)
+    if (rf->phase == RS_ROUTER_DONE)
+        return;
+    rs_router_arm_per_try(rf);
+    if (rf->timeout_ms == 0 || rs_timer_armed(&rf->timer))
         return;
     rs_timer_init(&rf->timer, on_timeout);
     rs_timer_arm(rf->loop, &rf->timer, rf->timeout_ms);
