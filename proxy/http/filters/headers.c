@@ -6,33 +6,47 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proxy/core/strbuf.h"
+#include "proxy/http/access_log/formatter.h"
 #include "proxy/http/filters/router_internal.h"
 #include "proxy/upstream/host.h"
 
-static void apply_adds(const struct rs_route_header_add *adds, size_t n, struct rs_header_map *h)
+static void apply_adds(struct rs_router_filter *rf, const struct rs_route_header_add *adds,
+                       size_t n, struct rs_header_map *h)
 {
+    struct rs_strbuf fmt = {0};
     for (size_t i = 0; i < n; i++) {
         const struct rs_route_header_add *a = &adds[i];
-        if (a->value_len == 0 && !a->keep_empty_value)
+        const char *val = a->value;
+        size_t len = a->value_len;
+        const struct rs_formatter *f = rs_router_header_format(rf->cfg, a);
+        if (f != NULL) {
+            rs_strbuf_reset(&fmt);
+            rs_formatter_format(f, rs_http_stream_info(rf->stream), &fmt);
+            val = fmt.data != NULL ? fmt.data : "";
+            len = fmt.len;
+        }
+        if (len == 0 && !a->keep_empty_value)
             continue;
         bool present = rs_header_map_get(h, a->name, a->name_len) != NULL;
         switch (a->action) {
         case RS_ROUTE_APPEND_IF_EXISTS_OR_ADD:
-            rs_header_map_add(h, a->name, a->name_len, a->value, a->value_len);
+            rs_header_map_add(h, a->name, a->name_len, val, len);
             break;
         case RS_ROUTE_ADD_IF_ABSENT:
             if (!present)
-                rs_header_map_add(h, a->name, a->name_len, a->value, a->value_len);
+                rs_header_map_add(h, a->name, a->name_len, val, len);
             break;
         case RS_ROUTE_OVERWRITE_IF_EXISTS_OR_ADD:
-            rs_header_map_set(h, a->name, a->name_len, a->value, a->value_len);
+            rs_header_map_set(h, a->name, a->name_len, val, len);
             break;
         case RS_ROUTE_OVERWRITE_IF_EXISTS:
             if (present)
-                rs_header_map_set(h, a->name, a->name_len, a->value, a->value_len);
+                rs_header_map_set(h, a->name, a->name_len, val, len);
             break;
         }
     }
+    rs_strbuf_free(&fmt);
 }
 
 static void apply_removes(const char *const *names, size_t n, struct rs_header_map *h)
@@ -43,9 +57,10 @@ static void apply_removes(const char *const *names, size_t n, struct rs_header_m
 
 /* Envoy's HeaderParser: each level removes, then adds; levels in the route's order, a weighted
  * cluster's own level first by default and last when the most specific level wins. */
-static void apply_ops(const struct rs_route *route, const struct rs_route_cluster_weight *weight,
-                      struct rs_header_map *h, bool request)
+static void apply_ops(struct rs_router_filter *rf, struct rs_header_map *h, bool request)
 {
+    const struct rs_route *route = rf->route;
+    const struct rs_route_cluster_weight *weight = rf->weight;
     const struct rs_route_header_ops *levels[4];
     size_t n = 0;
     if (weight != NULL && !route->most_specific_header_mutations_wins)
@@ -59,26 +74,22 @@ static void apply_ops(const struct rs_route *route, const struct rs_route_cluste
         const struct rs_route_header_ops *o = levels[i];
         if (request) {
             apply_removes(o->request_remove, o->n_request_remove, h);
-            apply_adds(o->request_add, o->n_request_add, h);
+            apply_adds(rf, o->request_add, o->n_request_add, h);
         } else {
             apply_removes(o->response_remove, o->n_response_remove, h);
-            apply_adds(o->response_add, o->n_response_add, h);
+            apply_adds(rf, o->response_add, o->n_response_add, h);
         }
     }
 }
 
-void rs_router_apply_request_ops(const struct rs_route *route,
-                                 const struct rs_route_cluster_weight *weight,
-                                 struct rs_header_map *h)
+void rs_router_apply_request_ops(struct rs_router_filter *rf, struct rs_header_map *h)
 {
-    apply_ops(route, weight, h, true);
+    apply_ops(rf, h, true);
 }
 
-void rs_router_apply_response_ops(const struct rs_route *route,
-                                  const struct rs_route_cluster_weight *weight,
-                                  struct rs_header_map *h)
+void rs_router_apply_response_ops(struct rs_router_filter *rf, struct rs_header_map *h)
 {
-    apply_ops(route, weight, h, false);
+    apply_ops(rf, h, false);
 }
 
 /* Connection-specific names never forwarded (the codec drops the ones Connection nominates). */
@@ -130,7 +141,7 @@ int rs_router_prepare_request(struct rs_router_filter *rf, struct rs_header_map 
     }
     for (const char *const *c = rs_retry_consumed_headers; *c != NULL; c++)
         rs_header_map_remove(h, *c, strlen(*c));
-    rs_router_apply_request_ops(route, rf->weight, h);
+    rs_router_apply_request_ops(rf, h);
     return 0;
 }
 

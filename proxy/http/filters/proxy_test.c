@@ -45,11 +45,15 @@ static void get_rewrite_then_reuse(void **state)
     send_headers(s, true);
     req = srv_read_until(e, fd, "\r\n\r\n");
     assert_non_null(strstr(req, "GET /plain HTTP/1.1\r\nhost: front.example\r\n"));
+    assert_non_null(strstr(req, "\r\nx-client: 10.1.2.3:5555\r\n"));
     assert_true(srv_nothing_to_accept(e));
     srv_send(fd, "HTTP/1.1 201 Created\r\ntransfer-encoding: chunked\r\n\r\n"
                  "5\r\nhello\r\n6\r\n world\r\n0\r\nx-trailer: t\r\n\r\n");
     RUN_UNTIL(e, s->done);
     assert_string_equal(resp_header(s, ":status"), "201");
+    char want[64];
+    snprintf(want, sizeof want, "at 127.0.0.1:%u", e->port);
+    assert_string_equal(resp_header(s, "x-upstream"), want);
     assert_null(resp_header(s, "transfer-encoding"));
     assert_int_equal(s->body_len, 11);
     assert_memory_equal(s->body, "hello world", 11);

@@ -151,7 +151,7 @@ static struct rs_header_map *response_map(struct rs_router_filter *rf, const str
         n = snprintf(v, sizeof v, "%" PRIu64, rs_loop_now_ms(rf->loop) - rf->sent_ms);
         rs_header_map_set(h, "x-envoy-upstream-service-time", 29, v, (size_t)n);
     }
-    rs_router_apply_response_ops(rf->route, rf->weight, h);
+    rs_router_apply_response_ops(rf, h);
     return h;
 }
 

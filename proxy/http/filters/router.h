@@ -43,8 +43,10 @@ struct rs_router_env {
     void *lookup_ctx;
     struct rs_stats_store *stats; /* NULL: no upstream_rq_* stats */
     unsigned n_workers;           /* worker ids are < n_workers (0 is treated as 1) */
-    /* Optional: every cluster the routes reference gets its upstream_rq_* stats registered now,
-     * on the main thread, rather than on a worker's first request. */
+    /* The route configuration the router serves (read only during rs_router_factory_init): every
+     * cluster it references gets its upstream_rq_* stats registered now, on the main thread, and
+     * every `%...%` header value is compiled. NULL: stats registered on first use, header values
+     * sent literally. */
     const struct rs_route_config *routes;
 };
 

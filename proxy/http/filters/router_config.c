@@ -151,6 +151,7 @@ static void router_free_config(void *config)
         free(cfg->stats[i]);
     }
     free(cfg->stats);
+    rs_router_header_formats_free(cfg);
     pthread_mutex_destroy(&cfg->stats_lock);
     free(cfg);
 }
@@ -184,6 +185,10 @@ int rs_router_factory_init(struct rs_http_filter_factory *out, const struct rs_r
                 router_free_config(cfg);
                 return -1;
             }
+        if (rs_router_header_formats_build(cfg, env->routes) != 0) {
+            router_free_config(cfg);
+            return -1;
+        }
     }
     out->name = RS_ROUTER_FILTER_NAME;
     out->config = cfg;

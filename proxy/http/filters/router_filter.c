@@ -33,7 +33,7 @@ static void send_redirect(struct rs_router_filter *rf, const struct rs_header_ma
     rs_header_map_add(h, ":status", 7, st, (size_t)n);
     rs_header_map_add(h, "location", 8, loc.data, loc.len);
     free(loc.data);
-    rs_router_apply_response_ops(rf->route, NULL, h);
+    rs_router_apply_response_ops(rf, h);
     struct rs_stream_info *si = rs_http_stream_info(rf->stream);
     if (si != NULL)
         si->response_code_details = "redirect";

@@ -46,6 +46,14 @@ struct rs_router_worker_slot {
     char pad_[64];
 };
 
+struct rs_formatter;
+
+/* A compiled `%...%` header value, keyed by its entry in the route config. */
+struct rs_router_hfmt {
+    const struct rs_route_header_add *add;
+    struct rs_formatter *f; /* owned */
+};
+
 struct rs_router_config {
     struct rs_router_options opt;
     rs_router_cluster_lookup lookup;
@@ -56,6 +64,8 @@ struct rs_router_config {
     pthread_mutex_t stats_lock;             /* guards the stats table below */
     struct rs_router_cluster_stats **stats; /* owned */
     size_t n_stats, cap_stats;
+    struct rs_router_hfmt *hfmt; /* owned, sorted by add */
+    size_t n_hfmt, cap_hfmt;
 };
 
 enum rs_router_phase {
@@ -130,13 +140,17 @@ struct rs_router_cluster_slot *rs_router_slot_get(struct rs_router_filter *rf,
 uint64_t rs_router_random(struct rs_router_filter *rf);
 void rs_router_charge_code(struct rs_router_filter *rf, int status);
 
-/* headers.c */
-void rs_router_apply_request_ops(const struct rs_route *route,
-                                 const struct rs_route_cluster_weight *weight,
-                                 struct rs_header_map *h);
-void rs_router_apply_response_ops(const struct rs_route *route,
-                                  const struct rs_route_cluster_weight *weight,
-                                  struct rs_header_map *h);
+/* header_format.c */
+int rs_router_header_formats_build(struct rs_router_config *cfg, const struct rs_route_config *rc);
+void rs_router_header_formats_free(struct rs_router_config *cfg);
+/* The compiled formatter of a header entry, or NULL when its value is literal. */
+const struct rs_formatter *rs_router_header_format(const struct rs_router_config *cfg,
+                                                   const struct rs_route_header_add *a);
+
+/* headers.c: the route's header operations (rf->route, rf->weight), values formatted against the
+ * stream info. */
+void rs_router_apply_request_ops(struct rs_router_filter *rf, struct rs_header_map *h);
+void rs_router_apply_response_ops(struct rs_router_filter *rf, struct rs_header_map *h);
 /* Once per request: rewrites, x-forwarded-proto, router-consumed headers, header operations. */
 int rs_router_prepare_request(struct rs_router_filter *rf, struct rs_header_map *h);
 /* Per attempt: auto host rewrite, expected timeout, then the HTTP/1.1 head with framing. */

@@ -216,7 +216,10 @@ __attribute__((unused)) static const char ROUTES[] =
     "      retry_policy: {retry_on: 5xx, num_retries: 1, per_try_timeout: 0.05s,\n"
     "                     retry_back_off: {base_interval: 0.001s}}\n"
     "  - match: {prefix: /plain}\n"
-    "    route: {cluster: up}\n";
+    "    route: {cluster: up}\n"
+    "    request_headers_to_add: [{header: {key: x-client, value: "
+    "'%DOWNSTREAM_REMOTE_ADDRESS%'}}]\n"
+    "    response_headers_to_add: [{header: {key: x-upstream, value: 'at %UPSTREAM_HOST%'}}]\n";
 
 static inline struct rs_route_config *build_routes(const char *yaml)
 {
@@ -319,6 +322,7 @@ static inline struct rs_http_stream *stream_new(struct env *e, const char *metho
     s->worker = &e->worker;
     s->rc = e->rc;
     rs_stream_info_start(&s->si);
+    s->si.downstream_remote_address = "10.1.2.3:5555";
     s->req = rs_header_map_new();
     rs_header_map_add(s->req, ":method", 7, method, strlen(method));
     rs_header_map_add(s->req, ":path", 5, path, strlen(path));
