@@ -334,6 +334,21 @@ static int parse_head(struct hcm_conn *c)
         return 0;
     }
 
+    c->http10 = head.version_minor == 0;
+    struct rs_h1_error refused = {0};
+    if (c->http10) {
+        /* Http1ProtocolOptions.accept_http_10 is not configurable yet and Envoy's default is
+         * false: HTTP/1.0 gets 426 from the codec. The HTTP/1.0 framing paths below stay for when
+         * it is. */
+        refused = (struct rs_h1_error){426, "low_version"};
+    } else if (rs_h1_head_find(&head, "host", 4) < 0) {
+        refused = (struct rs_h1_error){400, "missing_host_header"};
+    }
+    if (refused.status != 0) {
+        free(fields);
+        protocol_error(c, &refused);
+        return -1;
+    }
     rs_timer_cancel(c->w->loop, &c->headers_timer);
     c->keep_alive = head.keep_alive;
     c->http10 = head.version_minor == 0;

@@ -4,10 +4,11 @@
  * Iteration model: each direction remembers the one position where a filter stopped. Events that
  * arrive later pass the filters before that position and wait there (data is moved into `held`,
  * never copied); rs_http_stream_continue_* replays what waits (headers, held data, trailers, in
- * that order) from the next filter. A filter that stopped is not called again for the events that
- * queue behind it (unlike Envoy, which hands it later data too): it sees them only through the
- * filters after it. Stream teardown is always deferred to the loop, so a filter may answer, reset
- * or end the stream from inside any callback without the stream being freed under it. */
+ * that order) from the next filter. As in Envoy, the filter holding iteration is still handed
+ * later data and trailers (only the new bytes each time: what it returned STOP for waits in
+ * `held`), and CONTINUE from it resumes the chain. Stream teardown is always deferred to the loop,
+ * so a filter may answer, reset or end the stream from inside any callback without the stream being
+ * freed under it. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -152,6 +153,8 @@ static bool halted(struct rs_http_stream *s, bool enc)
     return s->reset || s->finishing || (!enc && s->local_reply_sent);
 }
 
+static void resume(struct rs_http_stream *s, bool enc, size_t from);
+
 static void run_headers(struct rs_http_stream *s, bool enc, size_t from)
 {
     struct hcm_dir *d = enc ? &s->enc : &s->dec;
@@ -187,14 +190,18 @@ static void run_data(struct rs_http_stream *s, bool enc, size_t from, struct rs_
     for (size_t p = from; p < s->n; p++) {
         if (halted(s, enc))
             break;
-        if (d->stopped_at == (int)p) {
-            rs_buffer_move(&d->held, tmp, rs_buffer_len(tmp));
-            d->end_seen |= end;
-            return;
-        }
         struct rs_http_filter *f = at(s, enc, p);
         enum rs_filter_status (*cb)(struct rs_http_filter *, struct rs_buffer *, bool) =
             enc ? f->ops->encode_data : f->ops->decode_data;
+        if (d->stopped_at == (int)p) {
+            /* The filter holding iteration still sees later data (as in Envoy); CONTINUE from it
+             * resumes the chain as rs_http_stream_continue_* would. */
+            bool go = cb != NULL && cb(f, tmp, end) == RS_FILTER_CONTINUE;
+            rs_buffer_move(&d->held, tmp, rs_buffer_len(tmp));
+            if (go && !halted(s, enc))
+                resume(s, enc, p + 1);
+            return;
+        }
         if (cb == NULL)
             continue;
         if (cb(f, tmp, end) == RS_FILTER_STOP) {
@@ -222,13 +229,15 @@ static void run_trailers(struct rs_http_stream *s, bool enc, size_t from)
     for (size_t p = from; p < s->n; p++) {
         if (halted(s, enc))
             return;
-        if (d->stopped_at == (int)p) {
-            d->trailers_pending = true;
-            return;
-        }
         struct rs_http_filter *f = at(s, enc, p);
         enum rs_filter_status (*cb)(struct rs_http_filter *, struct rs_header_map *) =
             enc ? f->ops->encode_trailers : f->ops->decode_trailers;
+        if (d->stopped_at == (int)p) {
+            d->trailers_pending = true;
+            if (cb != NULL && cb(f, d->trailers) == RS_FILTER_CONTINUE && !halted(s, enc))
+                resume(s, enc, p + 1);
+            return;
+        }
         if (cb == NULL)
             continue;
         if (cb(f, d->trailers) == RS_FILTER_STOP) {
