@@ -233,6 +233,45 @@ static void flow_control(void **state)
     close(fd);
 }
 
+static void mirror(void **state)
+{
+    struct env *e = *state;
+    const char *extra[] = {"content-length", "3", NULL};
+    struct rs_http_stream *s = stream_new(e, "POST", "/mirror", extra);
+    send_headers(s, false);
+    send_data(e, s, "xyz", true);
+    int fds[2] = {srv_accept(e), srv_accept(e)};
+    int shadow = -1, main_fd = -1;
+    for (int i = 0; i < 2; i++) {
+        const char *req = srv_read_until(e, fds[i], "\r\n\r\nxyz");
+        if (strstr(req, "\r\nhost: front.example-shadow\r\n") != NULL)
+            shadow = fds[i];
+        else if (strstr(req, "\r\nhost: front.example\r\n") != NULL)
+            main_fd = fds[i];
+    }
+    assert_true(shadow >= 0 && main_fd >= 0);
+    srv_send(main_fd, "HTTP/1.1 200 OK\r\ncontent-length: 4\r\n\r\nmain");
+    RUN_UNTIL(e, s->done);
+    assert_memory_equal(s->body, "main", 4);
+    stream_free(s); /* the shadow outlives the stream */
+    srv_send(shadow, "HTTP/1.1 500 Oops\r\ncontent-length: 6\r\n\r\nshadow");
+    turns(e, 10);
+    assert_int_equal(counter(e, "upstream_rq_total"), 2);
+    assert_int_equal(counter(e, "upstream_rq_200"), 1);
+    /* Both connections went back to the pool: two more requests reuse them. */
+    struct rs_http_stream *a = stream_new(e, "GET", "/plain", NULL);
+    struct rs_http_stream *b = stream_new(e, "GET", "/plain", NULL);
+    send_headers(a, true);
+    send_headers(b, true);
+    srv_read_until(e, shadow, "\r\n\r\n");
+    srv_read_until(e, main_fd, "\r\n\r\n");
+    assert_true(srv_nothing_to_accept(e));
+    stream_free(a);
+    stream_free(b);
+    close(fds[0]);
+    close(fds[1]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -246,6 +285,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(upstream_reset_mid_body, setup, teardown),
         cmocka_unit_test_setup_teardown(downstream_reset_mid_response, setup, teardown),
         cmocka_unit_test_setup_teardown(flow_control, setup, teardown),
+        cmocka_unit_test_setup_teardown(mirror, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

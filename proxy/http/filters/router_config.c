@@ -89,8 +89,8 @@ struct rs_router_cluster_slot *rs_router_slot_get(struct rs_router_filter *rf, s
 {
     struct rs_router_worker_slot *w = &rf->cfg->workers[rf->worker_id];
     for (size_t i = 0; i < w->n; i++)
-        if (w->clusters[i].cluster == c)
-            return &w->clusters[i];
+        if (w->clusters[i]->cluster == c)
+            return w->clusters[i];
     if (w->n == w->cap) {
         size_t cap = w->cap ? w->cap * 2 : 4;
         void *p = realloc(w->clusters, cap * sizeof *w->clusters);
@@ -103,12 +103,14 @@ struct rs_router_cluster_slot *rs_router_slot_get(struct rs_router_filter *rf, s
     struct rs_h1_pool_options o;
     rs_h1_pool_options_from_cluster(&o, c);
     struct rs_h1_pool *pool = rs_h1_pool_new(rf->loop, rf->shard, &o);
-    if (st == NULL || pool == NULL) {
+    struct rs_router_cluster_slot *s = calloc(1, sizeof *s);
+    if (st == NULL || pool == NULL || s == NULL) {
         if (pool != NULL)
             rs_h1_pool_free(pool);
+        free(s);
         return NULL;
     }
-    struct rs_router_cluster_slot *s = &w->clusters[w->n++];
+    w->clusters[w->n++] = s;
     s->cluster = rs_cluster_ref(c);
     s->pool = pool;
     s->stats = st;
@@ -130,8 +132,9 @@ void rs_router_worker_release(void *factory_config, unsigned worker_id)
     struct rs_router_config *cfg = factory_config;
     struct rs_router_worker_slot *w = &cfg->workers[worker_id % cfg->n_workers];
     for (size_t i = 0; i < w->n; i++) {
-        rs_h1_pool_free(w->clusters[i].pool);
-        rs_cluster_unref(w->clusters[i].cluster);
+        rs_h1_pool_free(w->clusters[i]->pool);
+        rs_cluster_unref(w->clusters[i]->cluster);
+        free(w->clusters[i]);
     }
     free(w->clusters);
     w->clusters = NULL;

@@ -144,6 +144,7 @@ static enum rs_filter_status decode_headers(struct rs_http_filter *f, struct rs_
         rs_http_stream_send_local_reply(rf->stream, 503, NULL, "router_request_head_failed", 0);
         return RS_FILTER_STOP;
     }
+    rs_router_shadows_start(rf, h, end_stream);
     if (end_stream)
         rs_router_arm_timeout(rf);
     return RS_FILTER_STOP;
@@ -177,6 +178,7 @@ static enum rs_filter_status decode_data(struct rs_http_filter *f, struct rs_buf
     if (end_stream && rf->request_chunked)
         add_last_chunk(rf, &b);
     rs_router_retry_keep(rf, &b);
+    rs_router_shadows_send(rf, &b, end_stream);
     if (end_stream)
         rf->request_complete = true;
     rs_router_upstream_send(rf, &b);
@@ -218,6 +220,7 @@ static enum rs_filter_status decode_trailers(struct rs_http_filter *f,
         free(hs);
     }
     rs_router_retry_keep(rf, &b);
+    rs_router_shadows_send(rf, &b, true);
     rf->request_complete = true;
     rs_router_upstream_send(rf, &b);
     rs_router_arm_timeout(rf);
@@ -231,6 +234,7 @@ static void on_reset(struct rs_http_filter *f, enum rs_stream_reset_reason reaso
     struct rs_router_filter *rf = self(f);
     /* Never release a half-used connection as reusable. */
     rs_router_upstream_finish(rf, false);
+    rs_router_shadows_abort(rf);
     rf->phase = RS_ROUTER_DONE;
 }
 
@@ -238,6 +242,7 @@ static void destroy(struct rs_http_filter *f)
 {
     struct rs_router_filter *rf = self(f);
     rs_router_upstream_finish(rf, false);
+    rs_router_shadows_abort(rf);
     rs_buffer_clear(&rf->out);
     rs_buffer_clear(&rf->replay);
     free(rf->acc);

@@ -19,6 +19,9 @@
 
 #define RS_ROUTER_MAX_RESPONSE_HEADERS 128
 #define RS_ROUTER_MAX_TRAILERS 32
+#define RS_ROUTER_MAX_SHADOWS 4
+
+struct rs_router_shadow;
 
 /* cluster.<name>.upstream_rq_* ids. Created once per cluster name and never freed before the
  * config, so workers keep plain pointers to it. code_ids_ holds id + 1 per status (0: not yet
@@ -40,7 +43,9 @@ struct rs_router_cluster_slot {
 
 /* One worker's slot; only that worker reads or writes it (padded against false sharing). */
 struct rs_router_worker_slot {
-    struct rs_router_cluster_slot *clusters; /* owned */
+    /* Owned, each slot allocated on its own: streams keep pointers to their slot while the
+     * array grows. */
+    struct rs_router_cluster_slot **clusters;
     size_t n, cap;
     uint64_t prng; /* weighted cluster picks */
     char pad_[64];
@@ -121,6 +126,10 @@ struct rs_router_filter {
     struct rs_timer per_try_timer;
     struct rs_timer retry_timer;
     bool per_try_fired;
+
+    /* Mirrors still receiving the request body (NULL once detached or gone; see shadow.c). */
+    struct rs_router_shadow *shadows[RS_ROUTER_MAX_SHADOWS];
+    size_t n_shadows;
     bool downstream_paused;
 
     /* Response side. */
@@ -169,6 +178,12 @@ bool rs_router_retry_on_reset(struct rs_router_filter *rf, enum rs_retry_reset_r
 /* Response headers arrived: true if they are discarded for a retry. */
 bool rs_router_retry_on_headers(struct rs_router_filter *rf, const struct rs_header_map *h);
 void rs_router_arm_per_try(struct rs_router_filter *rf);
+
+/* shadow.c */
+void rs_router_shadows_start(struct rs_router_filter *rf, struct rs_header_map *h, bool end_stream);
+void rs_router_shadows_send(struct rs_router_filter *rf, const struct rs_buffer *framed,
+                            bool end_stream);
+void rs_router_shadows_abort(struct rs_router_filter *rf);
 
 /* upstream_request.c */
 /* Starts an attempt to rf->host: serializes the head, queues it with the replay copy of the body
