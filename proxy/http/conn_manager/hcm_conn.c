@@ -392,6 +392,7 @@ static int parse_head(struct hcm_conn *c)
         rs_buffer_add_copy(&b, cont, sizeof cont - 1);
         rs_stats_add(hcm_shard(c), stats->downstream_cx_tx_bytes_total, sizeof cont - 1);
         rs_conn_send(&c->down, &b);
+        rs_buffer_clear(&b);
     }
     if (kind == RS_H1_BODY_NONE) {
         c->rstate = HCM_READ_DONE;
@@ -430,27 +431,41 @@ static void body_error(struct hcm_conn *c, const struct rs_h1_error *err)
     }
 }
 
-static void deliver_end(struct hcm_conn *c, struct rs_buffer *data, const char *tbase)
+/* Trailers point into the bytes being decoded: copied into a map before those bytes go. NULL
+ * when there are none (or on allocation failure, which *failed reports). */
+static struct rs_header_map *trailer_map(struct hcm_conn *c, bool *failed)
+{
+    *failed = false;
+    if (c->body.num_trailers == 0)
+        return NULL;
+    struct rs_header_map *t = rs_header_map_new();
+    for (size_t i = 0; t != NULL && i < c->body.num_trailers; i++) {
+        const struct rs_h1_header *f = &c->body.trailers[i];
+        if (rs_header_map_add(t, f->name.p, f->name.len, f->value.p, f->value.len) != 0) {
+            rs_header_map_free(t);
+            t = NULL;
+        }
+    }
+    *failed = t == NULL;
+    return t;
+}
+
+static void deliver_end(struct hcm_conn *c, struct rs_buffer *data, struct rs_header_map *t,
+                        bool failed)
 {
     struct rs_http_stream *s = c->stream;
     c->rstate = HCM_READ_DONE;
-    if (c->body.num_trailers == 0) {
+    if (failed) {
+        hcm_stream_abort(s, RS_RESET_LOCAL);
+        hcm_conn_close(c, true);
+        return;
+    }
+    if (t == NULL) {
         hcm_stream_decode_data(s, data, true);
         return;
     }
     if (rs_buffer_len(data) > 0)
         hcm_stream_decode_data(s, data, false);
-    struct rs_header_map *t = rs_header_map_new();
-    for (size_t i = 0; t != NULL && i < c->body.num_trailers; i++) {
-        const struct rs_h1_header *f = &c->body.trailers[i];
-        rs_header_map_add(t, f->name.p, f->name.len, f->value.p, f->value.len);
-    }
-    (void)tbase;
-    if (t == NULL) {
-        hcm_stream_abort(s, RS_RESET_LOCAL);
-        hcm_conn_close(c, true);
-        return;
-    }
     hcm_stream_decode_trailers(s, t);
 }
 
@@ -486,6 +501,8 @@ static int decode_body(struct hcm_conn *c)
         body_error(c, &err);
         return -1;
     }
+    bool tfailed = false;
+    struct rs_header_map *trailers = st == RS_H1_DONE ? trailer_map(c, &tfailed) : NULL;
     struct rs_buffer out;
     rs_buffer_init(&out, c->w->loop);
     if (data.len > 0) {
@@ -531,7 +548,7 @@ static int decode_body(struct hcm_conn *c)
         }
         free(c->carry);
         c->carry = NULL;
-        deliver_end(c, &out, buf);
+        deliver_end(c, &out, trailers, tfailed);
         rs_buffer_clear(&out);
         return -1;
     }

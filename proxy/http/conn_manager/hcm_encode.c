@@ -30,6 +30,7 @@ static void send_bytes(struct hcm_conn *c, struct rs_buffer *b)
 {
     rs_stats_add(hcm_shard(c), c->cfg->stats.downstream_cx_tx_bytes_total, rs_buffer_len(b));
     rs_conn_send(&c->down, b);
+    rs_buffer_clear(b); /* the moved-from buffer still holds its slice array */
 }
 
 /* Serializes status + headers (pseudo-headers skipped) into b. 0, or -1. */
