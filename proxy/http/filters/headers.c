@@ -175,7 +175,7 @@ int rs_router_build_request_head(struct rs_router_filter *rf, struct rs_header_m
     if (method == NULL || path == NULL)
         return -EINVAL;
     size_t n = rs_header_map_size(h);
-    struct rs_h1_header *hs = calloc(n + 2, sizeof *hs);
+    struct rs_h1_header *hs = calloc(n + 3, sizeof *hs);
     if (hs == NULL)
         return -ENOMEM;
     size_t k = 0;
@@ -193,6 +193,10 @@ int rs_router_build_request_head(struct rs_router_filter *rf, struct rs_header_m
         hs[k++] = (struct rs_h1_header){.name = sl(e->name.p, e->name.len),
                                         .value = sl(e->value.p, e->value.len)};
     }
+    /* TE is hop-by-hop, but "te: trailers" is forwarded, as Envoy does. */
+    const struct rs_hstr *te = rs_header_map_gets(h, "te");
+    if (te != NULL && memmem(te->p, te->len, "trailers", 8) != NULL)
+        hs[k++] = (struct rs_h1_header){.name = sl("te", 2), .value = sl("trailers", 8)};
     rf->request_chunked = !end_stream && !has_cl;
     if (rf->request_chunked)
         hs[k++] =

@@ -19,10 +19,13 @@ static void direct_response(void **state)
     struct rs_http_stream *s = stream_new(e, "GET", "/direct", NULL);
     send_headers(s, false);
     send_data(e, s, "ignored", true); /* a body after a local answer goes nowhere */
-    assert_int_equal(s->local_status, 200);
-    assert_string_equal(s->local_body, "hello");
-    assert_string_equal(s->local_details, "direct_response");
-    assert_int_equal(s->local_flags, 0);
+    assert_true(s->done);
+    assert_string_equal(resp_header(s, ":status"), "200");
+    assert_string_equal(resp_header(s, "content-type"), "text/plain");
+    assert_string_equal(resp_header(s, "x-direct"), "d");
+    assert_int_equal(s->body_len, 5);
+    assert_memory_equal(s->body, "hello", 5);
+    assert_string_equal(s->si.response_code_details, "direct_response");
     stream_free(s);
 }
 
@@ -35,6 +38,7 @@ static void redirect(void **state)
     assert_int_equal(s->local_status, 0);
     assert_string_equal(resp_header(s, ":status"), "302");
     assert_string_equal(resp_header(s, "location"), "http://example.com/redir/a?x=1");
+    assert_string_equal(s->si.response_code_details, "direct_response");
     stream_free(s);
 }
 

@@ -2,9 +2,10 @@
  * reuse, timeouts, bad responses and resets. */
 #include "proxy/http/filters/router_test_util.h"
 
-static const char *const GET_EXTRA[] = {"user-agent", "t",          "x-request-id",
-                                        "rid-1",      "x-internal", "no",
-                                        "connection", "keep-alive", NULL};
+/* name, value pairs */
+static const char *const GET_EXTRA[] = {
+    "user-agent", "t",          "x-request-id", "rid-1",          "x-internal", "no",
+    "connection", "keep-alive", "te",           "trailers, gzip", NULL};
 
 static void get_rewrite_then_reuse(void **state)
 {
@@ -21,6 +22,7 @@ static void get_rewrite_then_reuse(void **state)
                              "x-added: yes\r\n"
                              "x-config: c\r\n"
                              "x-envoy-expected-rq-timeout-ms: 15000\r\n"
+                             "te: trailers\r\n"
                              "\r\n");
     srv_send(fd, "HTTP/1.1 100 Continue\r\n\r\n"
                  "HTTP/1.1 200 OK\r\ncontent-length: 5\r\nx-up: 1\r\nx-secret: s\r\n\r\nhello");

@@ -65,8 +65,7 @@ static void complete(struct rs_router_filter *rf, struct rs_buffer *out,
         rs_stream_info_mark_last(si, &si->last_upstream_rx_byte_ns);
     rs_router_upstream_finish(rf, reusable);
     rs_stats_inc(rf->shard, rf->stats->rq_completed);
-    rs_stats_histogram_record(rf->shard, rf->stats->rq_time,
-                              rs_loop_now_ms(rf->loop) - rf->sent_ms);
+    rs_router_record_time(rf);
     if (rf->downstream_paused) {
         rf->downstream_paused = false;
         rs_http_stream_pause_downstream_reads(rf->stream, false);
@@ -198,8 +197,7 @@ static bool parse_head(struct rs_router_filter *rf)
             bool reusable = rf->response_keep_alive && rf->request_complete && rf->acc_len == 0;
             rs_router_upstream_finish(rf, reusable);
             rs_stats_inc(rf->shard, rf->stats->rq_completed);
-            rs_stats_histogram_record(rf->shard, rf->stats->rq_time,
-                                      rs_loop_now_ms(rf->loop) - rf->sent_ms);
+            rs_router_record_time(rf);
             rs_http_stream_encode_headers(rf->stream, &rf->base, h, true);
             return true;
         }

@@ -71,7 +71,9 @@ static struct rs_router_cluster_stats *stats_for(struct rs_router_config *cfg, c
 void rs_router_charge_code(struct rs_router_filter *rf, int status)
 {
     struct rs_router_cluster_stats *st = rf->stats;
-    if (st == NULL || rf->cfg->store == NULL || status < 100 || status > 599)
+    /* Router.dynamic_stats off: Envoy emits no per-code (nor upstream_rq_time) stats. */
+    if (st == NULL || rf->cfg->store == NULL || !rf->cfg->opt.dynamic_stats || status < 100 ||
+        status > 599)
         return;
     uint32_t id1 = atomic_load_explicit(&st->code_ids_[status], memory_order_relaxed);
     if (id1 == 0) {
@@ -118,6 +120,13 @@ struct rs_router_cluster_slot *rs_router_slot_get(struct rs_router_filter *rf, s
 }
 
 /* xorshift64*: weighted cluster picks only need a fair split, not unpredictability. */
+void rs_router_record_time(struct rs_router_filter *rf)
+{
+    if (rf->cfg->opt.dynamic_stats)
+        rs_stats_histogram_record(rf->shard, rf->stats->rq_time,
+                                  rs_loop_now_ms(rf->loop) - rf->sent_ms);
+}
+
 uint64_t rs_router_random(struct rs_router_filter *rf)
 {
     uint64_t *x = &rf->cfg->workers[rf->worker_id].prng;

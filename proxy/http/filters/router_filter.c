@@ -7,6 +7,7 @@
 #include "proxy/http/access_log/stream_info.h"
 #include "proxy/http/filters/router_internal.h"
 #include "proxy/http/local_reply/details.h"
+#include "proxy/http/local_reply/local_reply.h"
 #include "proxy/net/worker.h"
 #include "proxy/upstream/cluster.h"
 #include "proxy/upstream/lb.h"
@@ -18,27 +19,49 @@ static struct rs_router_filter *self(struct rs_http_filter *f)
     return (struct rs_router_filter *)f;
 }
 
+/* direct_response and redirect: Envoy's local reply shape (plain, HEAD, gRPC) plus the route's
+ * response header operations and, for redirects, the location. Encoded by the router itself
+ * because send_local_reply takes no extra headers. */
+static void send_direct(struct rs_router_filter *rf, const struct rs_header_map *req,
+                        uint32_t status, const char *body, size_t body_len, const char *location,
+                        size_t location_len)
+{
+    struct rs_local_reply r;
+    if (rs_local_reply_build_ex(status, body, body_len, RS_LOCAL_REPLY_DETAILS_DIRECT_RESPONSE, req,
+                                rf->head_request, -1, &r) != 0) {
+        rs_http_stream_send_local_reply(rf->stream, 500, NULL, "router_out_of_memory", 0);
+        return;
+    }
+    if (location != NULL)
+        rs_header_map_set(r.headers, "location", 8, location, location_len);
+    rs_router_apply_response_ops(rf, r.headers);
+    struct rs_stream_info *si = rs_http_stream_info(rf->stream);
+    if (si != NULL)
+        si->response_code_details = RS_LOCAL_REPLY_DETAILS_DIRECT_RESPONSE;
+    struct rs_header_map *h = r.headers;
+    r.headers = NULL;
+    bool end = r.end_stream_on_headers || r.body == NULL;
+    struct rs_buffer b;
+    rs_buffer_init(&b, rf->loop);
+    if (!end)
+        rs_buffer_add_copy(&b, r.body, r.body_len);
+    rs_local_reply_free(&r);
+    rs_http_stream_encode_headers(rf->stream, &rf->base, h, end);
+    if (!end)
+        rs_http_stream_encode_data(rf->stream, &rf->base, &b, true);
+    rs_buffer_clear(&b);
+}
+
 static void send_redirect(struct rs_router_filter *rf, const struct rs_header_map *req)
 {
     struct rs_h1_buf loc = {0};
-    struct rs_header_map *h = rs_header_map_new();
-    if (h == NULL || rs_router_redirect_location(rf->route, req, &loc) != 0) {
-        rs_header_map_free(h);
+    if (rs_router_redirect_location(rf->route, req, &loc) != 0) {
         free(loc.data);
         rs_http_stream_send_local_reply(rf->stream, 500, NULL, "redirect_failed", 0);
         return;
     }
-    char st[8];
-    int n = snprintf(st, sizeof st, "%u", rf->route->redirect.response_code);
-    rs_header_map_add(h, ":status", 7, st, (size_t)n);
-    rs_header_map_add(h, "location", 8, loc.data, loc.len);
+    send_direct(rf, req, rf->route->redirect.response_code, NULL, 0, loc.data, loc.len);
     free(loc.data);
-    rs_router_apply_response_ops(rf, h);
-    struct rs_stream_info *si = rs_http_stream_info(rf->stream);
-    if (si != NULL)
-        si->response_code_details = "redirect";
-    rf->phase = RS_ROUTER_DONE;
-    rs_http_stream_encode_headers(rf->stream, &rf->base, h, true);
 }
 
 /* The cluster for a forward route: by name, from a request header, or a weighted pick. */
@@ -87,14 +110,20 @@ static enum rs_filter_status decode_headers(struct rs_http_filter *f, struct rs_
     }
     if (si != NULL)
         si->route_name = rf->route->name;
+    const struct rs_hstr *m = rs_header_map_gets(h, ":method");
+    if (m != NULL && m->len < sizeof rf->method) {
+        memcpy(rf->method, m->p, m->len);
+        rf->method[m->len] = '\0';
+    }
+    rf->head_request = strcmp(rf->method, "HEAD") == 0;
     if (rf->route->action == RS_ROUTE_ACTION_DIRECT_RESPONSE) {
         rf->phase = RS_ROUTER_DONE;
-        rs_http_stream_send_local_reply(rf->stream, (int)rf->route->direct.status,
-                                        rf->route->direct.body,
-                                        RS_LOCAL_REPLY_DETAILS_DIRECT_RESPONSE, 0);
+        send_direct(rf, h, rf->route->direct.status, rf->route->direct.body,
+                    rf->route->direct.body_len, NULL, 0);
         return RS_FILTER_STOP;
     }
     if (rf->route->action == RS_ROUTE_ACTION_REDIRECT) {
+        rf->phase = RS_ROUTER_DONE;
         send_redirect(rf, h);
         return RS_FILTER_STOP;
     }
@@ -128,12 +157,6 @@ static enum rs_filter_status decode_headers(struct rs_http_filter *f, struct rs_
     if (si != NULL)
         si->upstream_host = rf->host->addr_str;
 
-    const struct rs_hstr *m = rs_header_map_gets(h, ":method");
-    if (m != NULL && m->len < sizeof rf->method) {
-        memcpy(rf->method, m->p, m->len);
-        rf->method[m->len] = '\0';
-    }
-    rf->head_request = strcmp(rf->method, "HEAD") == 0;
     rf->req = h;
     rf->end_stream_on_headers = end_stream;
     rf->request_complete = end_stream;

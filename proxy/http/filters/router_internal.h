@@ -148,6 +148,8 @@ struct rs_router_cluster_slot *rs_router_slot_get(struct rs_router_filter *rf,
                                                   struct rs_cluster *c);
 uint64_t rs_router_random(struct rs_router_filter *rf);
 void rs_router_charge_code(struct rs_router_filter *rf, int status);
+/* upstream_rq_time for the finished exchange (ms since the request was handed upstream). */
+void rs_router_record_time(struct rs_router_filter *rf);
 
 /* header_format.c */
 int rs_router_header_formats_build(struct rs_router_config *cfg, const struct rs_route_config *rc);

@@ -192,6 +192,7 @@ __attribute__((unused)) static const char ROUTES[] =
     "virtual_hosts:\n- name: vh\n  domains: ['*']\n  routes:\n"
     "  - match: {prefix: /direct}\n"
     "    direct_response: {status: 200, body: {inline_string: hello}}\n"
+    "    response_headers_to_add: [{header: {key: x-direct, value: d}}]\n"
     "  - match: {prefix: /redir}\n"
     "    redirect: {host_redirect: example.com, response_code: FOUND}\n"
     "  - match: {prefix: /api/}\n"
