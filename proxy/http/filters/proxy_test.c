@@ -274,6 +274,56 @@ static void mirror(void **state)
     close(fds[1]);
 }
 
+static void weighted_and_cluster_header(void **state)
+{
+    struct env *e = *state;
+    struct rs_http_stream *s = stream_new(e, "GET", "/weighted", NULL);
+    send_headers(s, true);
+    int fd = srv_accept(e);
+    const char *req = srv_read_until(e, fd, "\r\n\r\n");
+    assert_non_null(strstr(req, "\r\nhost: w.local\r\n"));
+    assert_non_null(strstr(req, "\r\nx-weight: up\r\n"));
+    srv_send(fd, "HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n");
+    RUN_UNTIL(e, s->done);
+    stream_free(s);
+
+    const char *extra[] = {"x-cluster", "up", NULL};
+    s = stream_new(e, "GET", "/byheader", extra);
+    send_headers(s, true);
+    req = srv_read_until(e, fd, "\r\n\r\n"); /* same connection, reused */
+    assert_non_null(strstr(req, "GET /byheader HTTP/1.1\r\n"));
+    srv_send(fd, "HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+    RUN_UNTIL(e, s->done);
+    stream_free(s);
+    /* connection: close: the pool closed it rather than keeping it. */
+    char c;
+    RUN_UNTIL(e, recv(fd, &c, 1, MSG_DONTWAIT) == 0);
+    close(fd);
+
+    const char *unknown[] = {"x-cluster", "nope", NULL};
+    s = stream_new(e, "GET", "/byheader", unknown);
+    send_headers(s, true);
+    assert_int_equal(s->local_status, 503);
+    assert_int_equal(s->local_flags, RS_RF_NC);
+    stream_free(s);
+}
+
+static void head_request(void **state)
+{
+    struct env *e = *state;
+    struct rs_http_stream *s = stream_new(e, "HEAD", "/plain", NULL);
+    send_headers(s, true);
+    int fd = srv_accept(e);
+    srv_read_until(e, fd, "\r\n\r\n");
+    /* The content-length describes the body a GET would get: none follows. */
+    srv_send(fd, "HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n");
+    RUN_UNTIL(e, s->done);
+    assert_string_equal(resp_header(s, "content-length"), "100");
+    assert_int_equal(s->body_len, 0);
+    stream_free(s);
+    close(fd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -288,6 +338,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(downstream_reset_mid_response, setup, teardown),
         cmocka_unit_test_setup_teardown(flow_control, setup, teardown),
         cmocka_unit_test_setup_teardown(mirror, setup, teardown),
+        cmocka_unit_test_setup_teardown(weighted_and_cluster_header, setup, teardown),
+        cmocka_unit_test_setup_teardown(head_request, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
