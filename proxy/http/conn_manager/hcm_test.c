@@ -81,6 +81,14 @@ static enum rs_filter_status echo_headers(struct rs_http_filter *f, struct rs_he
     snprintf(e->line, sizeof e->line, "%.*s %.*s host=%.*s", (int)m->len, m->p, (int)p->len, p->p,
              a ? (int)a->len : 1, a ? a->p : "-");
     e->chunked = rs_header_map_gets(h, "x-chunked") != NULL;
+    if (rs_header_map_gets(h, "x-show-rid") != NULL) {
+        const struct rs_hstr *rid = rs_header_map_gets(h, "x-request-id");
+        size_t n = strlen(e->line);
+        snprintf(e->line + n, sizeof e->line - n, " rid=%.*s", rid ? (int)rid->len : 1,
+                 rid ? rid->p : "-");
+    }
+    if (rs_header_map_gets(h, "x-hang") != NULL)
+        return RS_FILTER_STOP; /* never answers: the stream timeouts must */
     const struct rs_hstr *local = rs_header_map_gets(h, "x-local");
     if (local != NULL) {
         rs_http_stream_send_local_reply(f->stream, atoi(local->p), "denied", "test_denied", 0);
@@ -643,6 +651,62 @@ static void local_reply_and_access_log(void **state)
     env_free(e);
 }
 
+static void stream_timeouts(void **state)
+{
+    (void)state;
+    char buf[8192];
+    bool eof;
+    struct env *e = env_new("stream_idle_timeout: 0.05s\n");
+    int fd = connect_client(e);
+    send_all(fd, "GET /hang HTTP/1.1\r\nHost: h\r\nx-hang: 1\r\n\r\n");
+    pump(e, fd, buf, sizeof buf, "stream timeout", 1, &eof, 2000);
+    assert_non_null(strstr(buf, "HTTP/1.1 408 Request Timeout\r\n"));
+    assert_int_equal(counter(e, "http.t.downstream_rq_idle_timeout"), 1);
+    /* The request was complete: the connection stays usable. */
+    send_all(fd, "GET /after HTTP/1.1\r\nHost: h\r\n\r\n");
+    pump(e, fd, buf, sizeof buf, "body=", 1, &eof, 1000);
+    assert_non_null(strstr(buf, "GET /after host=h body=0"));
+    close(fd);
+    env_free(e);
+
+    e = env_new("request_timeout: 0.05s\n");
+    fd = connect_client(e);
+    send_all(fd, "POST /slow HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\nabc");
+    pump(e, fd, buf, sizeof buf, NULL, 0, &eof, 2000);
+    assert_non_null(strstr(buf, "HTTP/1.1 408 Request Timeout\r\n"));
+    assert_non_null(strstr(buf, "request timeout"));
+    assert_non_null(strstr(buf, "connection: close\r\n"));
+    assert_true(eof);
+    assert_int_equal(counter(e, "http.t.downstream_rq_timeout"), 1);
+    close(fd);
+    env_free(e);
+}
+
+static void request_id_generated_or_kept(void **state)
+{
+    (void)state;
+    char buf[8192];
+    bool eof;
+    struct env *e = env_new("");
+    int fd = connect_client(e);
+    send_all(fd, "GET / HTTP/1.1\r\nHost: h\r\nx-show-rid: 1\r\n\r\n");
+    pump(e, fd, buf, sizeof buf, "body=", 1, &eof, 1000);
+    char *rid = strstr(buf, "rid=");
+    assert_non_null(rid);
+    rid += 4;
+    /* A UUIDv4: 8-4-4-4-12 hex digits, version 4, variant 10xx. */
+    assert_int_equal(rid[8], '-');
+    assert_int_equal(rid[13], '-');
+    assert_int_equal(rid[14], '4');
+    assert_non_null(strchr("89ab", rid[19]));
+    assert_int_equal(rid[36], ' ');
+    send_all(fd, "GET / HTTP/1.1\r\nHost: h\r\nx-show-rid: 1\r\nX-Request-Id: mine\r\n\r\n");
+    pump(e, fd, buf, sizeof buf, "body=", 1, &eof, 1000);
+    assert_non_null(strstr(buf, "rid=mine body=0"));
+    close(fd);
+    env_free(e);
+}
+
 static void drain_closes_after_response(void **state)
 {
     (void)state;
@@ -682,6 +746,8 @@ int main(void)
         cmocka_unit_test(http10_refused),
         cmocka_unit_test(chunked_response_when_no_length),
         cmocka_unit_test(local_reply_and_access_log),
+        cmocka_unit_test(stream_timeouts),
+        cmocka_unit_test(request_id_generated_or_kept),
         cmocka_unit_test(drain_closes_after_response),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
