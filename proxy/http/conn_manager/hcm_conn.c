@@ -204,6 +204,7 @@ void hcm_conn_stream_done(struct hcm_conn *c)
     } else if (c->peer_eof) {
         hcm_conn_close(c, false);
     } else {
+        rs_buffer_clear(&c->in); /* an idle connection keeps no slice array */
         arm_idle(c);
     }
 }

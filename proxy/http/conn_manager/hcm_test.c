@@ -651,6 +651,30 @@ static void local_reply_and_access_log(void **state)
     env_free(e);
 }
 
+static void head_and_connection_close(void **state)
+{
+    (void)state;
+    char buf[8192];
+    bool eof;
+    struct env *e = env_new("");
+    int fd = connect_client(e);
+    /* HEAD: the length of the body that GET would have, and no body. */
+    send_all(fd, "HEAD /h HTTP/1.1\r\nHost: h\r\n\r\n");
+    pump(e, fd, buf, sizeof buf, "\r\n\r\n", 1, &eof, 200);
+    assert_non_null(strstr(buf, "HTTP/1.1 200 OK\r\n"));
+    assert_non_null(strstr(buf, "content-length: 22\r\n"));
+    assert_null(strstr(buf, "body="));
+    /* The client asks to close: the response says so and the connection ends. */
+    send_all(fd, "GET /last HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
+    pump(e, fd, buf, sizeof buf, NULL, 0, &eof, 1000);
+    assert_non_null(strstr(buf, "connection: close\r\n"));
+    assert_non_null(strstr(buf, "GET /last host=h body=0"));
+    assert_null(strstr(buf, "body=0\nHTTP"));
+    assert_true(eof);
+    close(fd);
+    env_free(e);
+}
+
 static void stream_timeouts(void **state)
 {
     (void)state;
@@ -746,6 +770,7 @@ int main(void)
         cmocka_unit_test(http10_refused),
         cmocka_unit_test(chunked_response_when_no_length),
         cmocka_unit_test(local_reply_and_access_log),
+        cmocka_unit_test(head_and_connection_close),
         cmocka_unit_test(stream_timeouts),
         cmocka_unit_test(request_id_generated_or_kept),
         cmocka_unit_test(drain_closes_after_response),
