@@ -126,6 +126,9 @@ static size_t body_bytes(struct rs_router_filter *rf, const char *buf, size_t le
             rs_http_stream_downstream_over_limit(rf->stream)) {
             rf->upstream_paused = true;
             rs_pooled_conn_read_pause(rf->pc);
+            /* filter.h has no drain callback yet: look again every timer tick (the connection
+             * manager may also call rs_router_on_downstream_drained to resume at once). */
+            rs_timer_arm(rf->loop, &rf->flow_timer, RS_TIMER_TICK_MS);
         }
     }
     rs_buffer_clear(&out);

@@ -1,5 +1,6 @@
 /* The router's decode side: local answers (no route, direct response, redirect), cluster and host
  * choice, and handing the request on to the upstream request. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -264,8 +265,11 @@ static void on_reset(struct rs_http_filter *f, enum rs_stream_reset_reason reaso
 static void destroy(struct rs_http_filter *f)
 {
     struct rs_router_filter *rf = self(f);
+    rf->downstream_paused = false; /* the stream is going: never call back into it */
     rs_router_upstream_finish(rf, false);
     rs_router_shadows_abort(rf);
+    if (rs_timer_armed(&rf->flow_timer))
+        rs_timer_cancel(rf->loop, &rf->flow_timer);
     rs_buffer_clear(&rf->out);
     rs_buffer_clear(&rf->replay);
     free(rf->acc);
@@ -277,10 +281,24 @@ static void destroy(struct rs_http_filter *f)
 void rs_router_on_downstream_drained(struct rs_http_filter *f)
 {
     struct rs_router_filter *rf = self(f);
+    if (rs_timer_armed(&rf->flow_timer))
+        rs_timer_cancel(rf->loop, &rf->flow_timer);
     if (rf->upstream_paused && rf->pc != NULL) {
         rf->upstream_paused = false;
         rs_pooled_conn_read_start(rf->pc);
     }
+}
+
+static void on_flow_timer(struct rs_loop *loop, struct rs_timer *t)
+{
+    struct rs_router_filter *rf =
+        (struct rs_router_filter *)((char *)t - offsetof(struct rs_router_filter, flow_timer));
+    if (!rf->upstream_paused || rf->pc == NULL)
+        return;
+    if (rs_http_stream_downstream_over_limit(rf->stream))
+        rs_timer_arm(loop, t, RS_TIMER_TICK_MS);
+    else
+        rs_router_on_downstream_drained(&rf->base);
 }
 
 static const struct rs_http_filter_ops router_ops = {
@@ -308,5 +326,6 @@ struct rs_http_filter *rs_router_filter_create(void *config, struct rs_http_stre
     rf->worker_id = w->id % cfg->n_workers;
     rs_buffer_init(&rf->out, rf->loop);
     rs_buffer_init(&rf->replay, rf->loop);
+    rs_timer_init(&rf->flow_timer, on_flow_timer);
     return &rf->base;
 }

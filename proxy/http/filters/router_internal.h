@@ -140,6 +140,7 @@ struct rs_router_filter {
     struct rs_h1_body_decoder dec;
     bool response_keep_alive;
     bool upstream_paused;
+    struct rs_timer flow_timer; /* polls the downstream while upstream reads are paused */
     int status;
 };
 

@@ -103,6 +103,13 @@ void rs_router_upstream_send(struct rs_router_filter *rf, struct rs_buffer *data
         /* Held until the connection exists: bounded by the connection manager's own limits
          * (it pauses the downstream through the buffer accounting it does). */
         rs_buffer_move(&rf->out, data, rs_buffer_len(data));
+        if (!rf->downstream_paused &&
+            rs_buffer_len(&rf->out) > rf->cs->cluster->per_connection_buffer_limit_bytes) {
+            /* Do not queue an unbounded body for a connection that does not exist yet;
+             * on_ready re-evaluates once the bytes reach the connection. */
+            rf->downstream_paused = true;
+            rs_http_stream_pause_downstream_reads(rf->stream, true);
+        }
     } else {
         rs_buffer_clear(data);
     }
@@ -144,6 +151,11 @@ void rs_router_upstream_finish(struct rs_router_filter *rf, bool reusable)
     }
     rs_buffer_clear(&rf->out);
     rs_buffer_clear(&rf->replay);
+    if (rf->downstream_paused) {
+        /* The connection manager may read the next request on this connection. */
+        rf->downstream_paused = false;
+        rs_http_stream_pause_downstream_reads(rf->stream, false);
+    }
     rf->phase = RS_ROUTER_DONE;
 }
 
