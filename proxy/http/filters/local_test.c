@@ -80,6 +80,8 @@ static void connect_refused(void **state)
     assert_non_null(strstr(s->local_body, "upstream connect error or disconnect/reset"));
     rs_stat_id id = rs_stats_find(e->store, "cluster.refused.upstream_rq_503", NULL);
     assert_int_equal(rs_stats_counter_value(e->store, id), 1);
+    id = rs_stats_find(e->store, "cluster.refused.upstream_rq_total", NULL);
+    assert_int_equal(rs_stats_counter_value(e->store, id), 0); /* never bound to a connection */
     stream_free(s);
 }
 

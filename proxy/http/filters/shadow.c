@@ -60,6 +60,7 @@ static void sh_on_ready(struct rs_h1_pool_request *req, struct rs_pooled_conn *p
         return;
     }
     sh->pc = pc;
+    rs_stats_inc(sh->shard, sh->cs->stats->rq_total);
     rs_pooled_conn_send(pc, &sh->out);
 }
 
@@ -242,7 +243,6 @@ static struct rs_router_shadow *start_one(struct rs_router_filter *rf,
         free(sh);
         return NULL;
     }
-    rs_stats_inc(rf->shard, cs->stats->rq_total);
     if (rf->timeout_ms > 0)
         rs_timer_arm(rf->loop, &sh->timer, rf->timeout_ms);
     sh->connecting = true;

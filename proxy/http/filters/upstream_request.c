@@ -38,6 +38,8 @@ static void on_ready(struct rs_h1_pool_request *req, struct rs_pooled_conn *pc, 
     }
     rf->pc = pc;
     rf->phase = RS_ROUTER_HEAD;
+    /* Envoy counts upstream_rq_total when a request is bound to a connection. */
+    rs_stats_inc(rf->shard, rf->stats->rq_total);
     rf->sent_ms = rs_loop_now_ms(rf->loop);
     struct rs_stream_info *si = rs_http_stream_info(rf->stream);
     if (si != NULL)
@@ -83,7 +85,6 @@ int rs_router_upstream_start(struct rs_router_filter *rf)
         si->upstream_request_attempt_count = rf->attempts;
     if (rf->retry_enabled)
         rs_retry_on_host_attempted(&rf->retry, rf->host);
-    rs_stats_inc(rf->shard, rf->stats->rq_total);
     rs_h1_pool_acquire(rf->cs->pool, rf->host, &rf->preq);
     return 0;
 }
