@@ -197,7 +197,9 @@ static bool parse_head(struct rs_router_filter *rf)
         }
         rf->phase = RS_ROUTER_BODY;
         if (kind == RS_H1_BODY_NONE) {
-            bool reusable = rf->response_keep_alive && rf->request_complete && rf->acc_len == 0;
+            /* A 101 hands the connection to another protocol: never back to the pool. */
+            bool reusable = rf->response_keep_alive && rf->request_complete && rf->acc_len == 0 &&
+                            hd.status_code != 101;
             rs_router_upstream_finish(rf, reusable);
             rs_stats_inc(rf->shard, rf->stats->rq_completed);
             rs_router_record_time(rf);
