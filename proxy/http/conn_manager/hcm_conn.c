@@ -268,11 +268,11 @@ static struct rs_header_map *request_map(const struct rs_h1_head *h)
     return m;
 }
 
-static void set_request_id(struct hcm_conn *c, struct rs_http_stream *s)
+static void set_request_id(struct hcm_conn *c, struct rs_http_stream *s, bool edge)
 {
     struct rs_header_map *m = (struct rs_header_map *)s->si.request_headers;
     const struct rs_hstr *rid = rs_header_map_gets(m, "x-request-id");
-    if (c->cfg->generate_request_id && (rid == NULL || c->cfg->use_remote_address)) {
+    if (c->cfg->generate_request_id && (rid == NULL || edge)) {
         /* Envoy generates one when absent, and replaces the client's on an edge request. */
         char id[37];
         uuid4(id);
@@ -350,6 +350,15 @@ static int parse_head(struct hcm_conn *c)
         protocol_error(c, &refused);
         return -1;
     }
+    if (head.upgrade) {
+        /* No upgrade filter chain (websocket tunnelling is not implemented yet, configured or
+         * not): Envoy answers 403 upgrade_failed and closes. */
+        free(fields);
+        rs_buffer_drain(&c->in, consumed);
+        rs_stats_inc(hcm_shard(c), c->cfg->stats.downstream_rq_ws_on_non_ws_route);
+        hcm_conn_reply_and_close(c, 403, NULL, "upgrade_failed", 0);
+        return -1;
+    }
     rs_timer_cancel(c->w->loop, &c->headers_timer);
     c->keep_alive = head.keep_alive;
     c->http10 = head.version_minor == 0;
@@ -383,7 +392,7 @@ static int parse_head(struct hcm_conn *c)
     c->stream = s;
     c->requests++;
     s->head_request = is_head;
-    set_request_id(c, s);
+    set_request_id(c, s, hcm_mutate_request_headers(c, m));
     if (expect && kind != RS_H1_BODY_NONE) {
         /* proxy_100_continue is false: Envoy answers 100 itself and drops Expect. */
         rs_header_map_remove(m, "expect", 6);

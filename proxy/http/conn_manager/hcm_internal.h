@@ -133,6 +133,9 @@ void hcm_conn_stream_done(struct hcm_conn *c);
 void hcm_conn_reply_and_close(struct hcm_conn *c, int status, const char *body, const char *details,
                               uint64_t flags);
 
+/* hcm_request_headers.c: Envoy's request header edits; true for an edge request. */
+bool hcm_mutate_request_headers(struct hcm_conn *c, struct rs_header_map *m);
+
 /* hcm_stream.c */
 struct rs_http_stream *hcm_stream_new(struct hcm_conn *c, struct rs_header_map *headers);
 void hcm_stream_free(struct rs_http_stream *s);

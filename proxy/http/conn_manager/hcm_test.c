@@ -87,6 +87,15 @@ static enum rs_filter_status echo_headers(struct rs_http_filter *f, struct rs_he
         snprintf(e->line + n, sizeof e->line - n, " rid=%.*s", rid ? (int)rid->len : 1,
                  rid ? rid->p : "-");
     }
+    const struct rs_hstr *show = rs_header_map_gets(h, "x-show-h");
+    if (show != NULL) {
+        char name[64];
+        snprintf(name, sizeof name, "%.*s", (int)show->len, show->p);
+        const struct rs_hstr *v = rs_header_map_gets(h, name);
+        size_t n = strlen(e->line);
+        snprintf(e->line + n, sizeof e->line - n, " %s=%.*s", name, v ? (int)v->len : 1,
+                 v ? v->p : "-");
+    }
     if (rs_header_map_gets(h, "x-hang") != NULL)
         return RS_FILTER_STOP; /* never answers: the stream timeouts must */
     const struct rs_hstr *local = rs_header_map_gets(h, "x-local");
@@ -731,6 +740,46 @@ static void request_id_generated_or_kept(void **state)
     env_free(e);
 }
 
+static void upgrade_refused(void **state)
+{
+    (void)state;
+    char buf[8192];
+    bool eof;
+    struct env *e = env_new("");
+    int fd = connect_client(e);
+    send_all(fd,
+             "GET /ws HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n");
+    pump(e, fd, buf, sizeof buf, NULL, 0, &eof, 1000);
+    assert_non_null(strstr(buf, "HTTP/1.1 403 Forbidden\r\n"));
+    assert_non_null(strstr(buf, "content-length: 0\r\n"));
+    assert_true(eof);
+    assert_int_equal(counter(e, "http.t.downstream_rq_ws_on_non_ws_route"), 1);
+    close(fd);
+    env_free(e);
+}
+
+static void forwarded_headers(void **state)
+{
+    (void)state;
+    char buf[8192];
+    bool eof;
+    struct env *e = env_new("use_remote_address: true\n");
+    int fd = connect_client(e); /* the peer is 10.0.0.1: internal */
+    send_all(fd, "GET / HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: 1.1.1.1\r\n"
+                 "x-show-h: x-forwarded-for\r\n\r\n");
+    pump(e, fd, buf, sizeof buf, "body=", 1, &eof, 1000);
+    assert_non_null(strstr(buf, "x-forwarded-for=1.1.1.1,10.0.0.1 body=0"));
+    send_all(fd, "GET / HTTP/1.1\r\nHost: h\r\nx-show-h: x-envoy-internal\r\n\r\n");
+    pump(e, fd, buf, sizeof buf, "body=", 1, &eof, 1000);
+    assert_non_null(strstr(buf, "x-envoy-internal=true body=0"));
+    send_all(fd, "GET / HTTP/1.1\r\nHost: h\r\nX-Forwarded-Proto: https\r\n"
+                 "x-show-h: x-forwarded-proto\r\n\r\n");
+    pump(e, fd, buf, sizeof buf, "body=", 1, &eof, 1000);
+    assert_non_null(strstr(buf, "x-forwarded-proto=http body=0"));
+    close(fd);
+    env_free(e);
+}
+
 static void drain_closes_after_response(void **state)
 {
     (void)state;
@@ -773,6 +822,8 @@ int main(void)
         cmocka_unit_test(head_and_connection_close),
         cmocka_unit_test(stream_timeouts),
         cmocka_unit_test(request_id_generated_or_kept),
+        cmocka_unit_test(upgrade_refused),
+        cmocka_unit_test(forwarded_headers),
         cmocka_unit_test(drain_closes_after_response),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
