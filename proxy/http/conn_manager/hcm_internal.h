@@ -62,6 +62,7 @@ struct rs_http_stream {
     bool reset;
     bool finishing; /* end-of-stream bookkeeping queued */
     bool head_request;
+    unsigned in_encode; /* depth of encode filter callbacks running now */
     int status;
     /* How the response body is framed on the wire. */
     bool resp_chunked, resp_no_body;

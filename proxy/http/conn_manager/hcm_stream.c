@@ -167,7 +167,10 @@ static void run_headers(struct rs_http_stream *s, bool enc, size_t from)
             enc ? f->ops->encode_headers : f->ops->decode_headers;
         if (cb == NULL)
             continue;
-        if (cb(f, d->headers, end) == RS_FILTER_STOP) {
+        s->in_encode += enc;
+        enum rs_filter_status st = cb(f, d->headers, end);
+        s->in_encode -= enc;
+        if (st == RS_FILTER_STOP) {
             d->stopped_at = (int)p;
             d->headers_pending = true;
             return;
@@ -196,7 +199,9 @@ static void run_data(struct rs_http_stream *s, bool enc, size_t from, struct rs_
         if (d->stopped_at == (int)p) {
             /* The filter holding iteration still sees later data (as in Envoy); CONTINUE from it
              * resumes the chain as rs_http_stream_continue_* would. */
+            s->in_encode += enc;
             bool go = cb != NULL && cb(f, tmp, end) == RS_FILTER_CONTINUE;
+            s->in_encode -= enc;
             rs_buffer_move(&d->held, tmp, rs_buffer_len(tmp));
             if (go && !halted(s, enc))
                 resume(s, enc, p + 1);
@@ -204,7 +209,10 @@ static void run_data(struct rs_http_stream *s, bool enc, size_t from, struct rs_
         }
         if (cb == NULL)
             continue;
-        if (cb(f, tmp, end) == RS_FILTER_STOP) {
+        s->in_encode += enc;
+        enum rs_filter_status st = cb(f, tmp, end);
+        s->in_encode -= enc;
+        if (st == RS_FILTER_STOP) {
             if (d->stopped_at < 0)
                 d->stopped_at = (int)p;
             rs_buffer_move(&d->held, tmp, rs_buffer_len(tmp));
@@ -234,13 +242,19 @@ static void run_trailers(struct rs_http_stream *s, bool enc, size_t from)
             enc ? f->ops->encode_trailers : f->ops->decode_trailers;
         if (d->stopped_at == (int)p) {
             d->trailers_pending = true;
-            if (cb != NULL && cb(f, d->trailers) == RS_FILTER_CONTINUE && !halted(s, enc))
+            s->in_encode += enc;
+            bool go = cb != NULL && cb(f, d->trailers) == RS_FILTER_CONTINUE;
+            s->in_encode -= enc;
+            if (go && !halted(s, enc))
                 resume(s, enc, p + 1);
             return;
         }
         if (cb == NULL)
             continue;
-        if (cb(f, d->trailers) == RS_FILTER_STOP) {
+        s->in_encode += enc;
+        enum rs_filter_status st = cb(f, d->trailers);
+        s->in_encode -= enc;
+        if (st == RS_FILTER_STOP) {
             if (d->stopped_at < 0)
                 d->stopped_at = (int)p;
             d->trailers_pending = true;
@@ -456,8 +470,9 @@ void rs_http_stream_send_local_reply(struct rs_http_stream *s, int status, const
         return;
     s->si.response_flags |= response_flags;
     s->si.response_code_details = details;
-    if (s->response_started) {
-        /* Too late for another head: Envoy resets the stream. */
+    if (s->response_started || s->in_encode > 0) {
+        /* Too late for another head (or an encoder filter answering over the response it is
+         * looking at, which would free it under the chain): the stream is reset. */
         rs_http_stream_reset(s);
         return;
     }

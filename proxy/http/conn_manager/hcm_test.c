@@ -155,6 +155,7 @@ struct pause {
     struct rs_http_filter base;
     struct rs_timer timer;
     struct rs_loop *loop;
+    bool hold_response;
 };
 
 static void pause_fired(struct rs_loop *loop, struct rs_timer *t)
@@ -169,18 +170,32 @@ static enum rs_filter_status pause_headers(struct rs_http_filter *f, struct rs_h
 {
     (void)end;
     struct pause *p = (struct pause *)f;
+    p->hold_response = rs_header_map_gets(h, "x-pause-response") != NULL;
     if (rs_header_map_gets(h, "x-pause") == NULL)
         return RS_FILTER_CONTINUE;
     rs_timer_arm(p->loop, &p->timer, 20);
     return RS_FILTER_STOP;
 }
 
+static void pause_encode_fired(struct rs_loop *loop, struct rs_timer *t)
+{
+    (void)loop;
+    struct pause *p = (struct pause *)((char *)t - offsetof(struct pause, timer));
+    rs_http_stream_continue_encoding(p->base.stream, &p->base);
+}
+
 static enum rs_filter_status pause_encode_headers(struct rs_http_filter *f, struct rs_header_map *h,
                                                   bool end)
 {
-    (void)f;
     (void)end;
+    struct pause *p = (struct pause *)f;
     rs_header_map_add(h, "x-paused-filter", 15, "saw-response", 12);
+    /* A request with x-pause-response gets its response held 20 ms. */
+    if (p->hold_response) {
+        p->timer.cb = pause_encode_fired;
+        rs_timer_arm(p->loop, &p->timer, 20);
+        return RS_FILTER_STOP;
+    }
     return RS_FILTER_CONTINUE;
 }
 
@@ -740,6 +755,28 @@ static void request_id_generated_or_kept(void **state)
     env_free(e);
 }
 
+/* The response stops in the first filter (its headers, then the data that queues behind them)
+ * and resumes from a timer: the client gets it whole and in order. */
+static void response_held_and_resumed(void **state)
+{
+    (void)state;
+    char buf[8192];
+    bool eof;
+    struct env *e = env_new("");
+    int fd = connect_client(e);
+    send_all(fd, "GET /held HTTP/1.1\r\nHost: h\r\nx-pause-response: 1\r\nx-chunked: 1\r\n\r\n");
+    pump(e, fd, buf, sizeof buf, NULL, 0, &eof, 10);
+    assert_int_equal(buf[0], 0); /* held: nothing written yet */
+    pump(e, fd, buf, sizeof buf, "0\r\n\r\n", 1, &eof, 1000);
+    assert_non_null(strstr(buf, "HTTP/1.1 200 OK\r\n"));
+    assert_non_null(strstr(buf, "transfer-encoding: chunked\r\n"));
+    /* The two chunks waited together behind the filter: they go out as one. */
+    assert_non_null(strstr(buf, "\r\n\r\n18\r\nGET /held host=h body=0\n\r\n0\r\n\r\n"));
+    assert_false(eof);
+    close(fd);
+    env_free(e);
+}
+
 static void upgrade_refused(void **state)
 {
     (void)state;
@@ -822,6 +859,7 @@ int main(void)
         cmocka_unit_test(head_and_connection_close),
         cmocka_unit_test(stream_timeouts),
         cmocka_unit_test(request_id_generated_or_kept),
+        cmocka_unit_test(response_held_and_resumed),
         cmocka_unit_test(upgrade_refused),
         cmocka_unit_test(forwarded_headers),
         cmocka_unit_test(drain_closes_after_response),
