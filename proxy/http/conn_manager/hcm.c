@@ -14,6 +14,7 @@ static void free_shared(void *config)
         if (sh->factories[i].free_config)
             sh->factories[i].free_config(sh->factories[i].config);
     free(sh->factories);
+    free(sh->drained_cbs);
     rs_hcm_config_free(sh->cfg);
     free(sh);
 }
@@ -30,7 +31,10 @@ int rs_hcm_network_filter(struct rs_hcm_config *cfg, const struct rs_http_filter
     if (sh == NULL)
         return -1;
     sh->factories = calloc(n ? n : 1, sizeof *sh->factories);
-    if (sh->factories == NULL) {
+    sh->drained_cbs = calloc(n ? n : 1, sizeof *sh->drained_cbs);
+    if (sh->factories == NULL || sh->drained_cbs == NULL) {
+        free(sh->factories);
+        free(sh->drained_cbs);
         free(sh);
         return -1;
     }
@@ -45,4 +49,12 @@ int rs_hcm_network_filter(struct rs_hcm_config *cfg, const struct rs_http_filter
         .on_accept = on_accept,
     };
     return 0;
+}
+
+void rs_hcm_set_downstream_drained_cb(struct rs_network_filter *nf, size_t factory_index,
+                                      void (*cb)(struct rs_http_filter *f))
+{
+    struct hcm_shared *sh = nf->config;
+    if (factory_index < sh->n_factories)
+        sh->drained_cbs[factory_index] = cb;
 }

@@ -18,4 +18,12 @@
 int rs_hcm_network_filter(struct rs_hcm_config *cfg, const struct rs_http_filter_factory *factories,
                           size_t n, struct rs_network_filter *out);
 
+/* filter.h has no callback for "the downstream drained below its limit" yet. A filter that paused
+ * on rs_http_stream_downstream_over_limit (the router pauses its upstream reads) registers one
+ * here for its factory (index into the factories given above): the connection manager calls it
+ * for that factory's instance in the current stream once the downstream send queue falls to half
+ * its limit after the filter saw it over. For the router: rs_router_on_downstream_drained. */
+void rs_hcm_set_downstream_drained_cb(struct rs_network_filter *nf, size_t factory_index,
+                                      void (*cb)(struct rs_http_filter *f));
+
 #endif

@@ -597,11 +597,9 @@ static void on_data(struct rs_conn *rc, void *owner, uint16_t bid, uint32_t len)
     (void)rc;
     struct hcm_conn *c = owner;
     rs_stats_add(hcm_shard(c), c->cfg->stats.downstream_cx_rx_bytes_total, len);
-    if (c->closing || c->half_closed || c->rstate == HCM_READ_DONE) {
-        if (c->closing || c->half_closed) {
-            rs_loop_buf_release(c->w->loop, bid); /* after the response: discarded */
-            return;
-        }
+    if (c->closing || c->half_closed) {
+        rs_loop_buf_release(c->w->loop, bid); /* after the response: discarded */
+        return;
     }
     bool was_idle = c->stream == NULL && rs_buffer_len(&c->in) == 0 && c->head_len == 0;
     if (rs_buffer_adopt_loop(&c->in, bid, 0, len) != 0) {
@@ -661,8 +659,12 @@ static void on_drained(struct rs_conn *rc, void *owner)
 {
     (void)rc;
     struct hcm_conn *c = owner;
-    if (c->half_closed && c->peer_eof && rs_conn_queued(&c->down) == 0)
+    if (c->half_closed && c->peer_eof && rs_conn_queued(&c->down) == 0) {
         hcm_conn_close(c, false);
+        return;
+    }
+    if (c->stream != NULL && !c->closing)
+        hcm_stream_downstream_drained(c->stream);
 }
 
 static void on_closed(struct rs_conn *rc, void *owner)

@@ -21,6 +21,8 @@
 struct hcm_shared {
     struct rs_hcm_config *cfg;                /* owned */
     struct rs_http_filter_factory *factories; /* owned array, each config owned */
+    /* Per factory: told when the downstream drained after being over its limit (or NULL). */
+    void (**drained_cbs)(struct rs_http_filter *f); /* owned array */
     size_t n_factories;
 };
 
@@ -62,7 +64,8 @@ struct rs_http_stream {
     bool reset;
     bool finishing; /* end-of-stream bookkeeping queued */
     bool head_request;
-    unsigned in_encode; /* depth of encode filter callbacks running now */
+    unsigned in_encode;  /* depth of encode filter callbacks running now */
+    bool saw_over_limit; /* a filter found the downstream over its limit: tell it on drain */
     int status;
     /* How the response body is framed on the wire. */
     bool resp_chunked, resp_no_body;
@@ -145,6 +148,8 @@ void hcm_stream_decode_data(struct rs_http_stream *s, struct rs_buffer *data, bo
 void hcm_stream_decode_trailers(struct rs_http_stream *s, struct rs_header_map *trailers);
 /* The encode sink wrote the end of the response. */
 void hcm_stream_response_complete(struct rs_http_stream *s);
+/* The downstream send queue fell to half its limit (rs_conn on_send_drained). */
+void hcm_stream_downstream_drained(struct rs_http_stream *s);
 /* The downstream went away or broke the protocol mid-stream. */
 void hcm_stream_abort(struct rs_http_stream *s, enum rs_stream_reset_reason why);
 

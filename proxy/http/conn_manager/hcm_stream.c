@@ -519,7 +519,20 @@ void rs_http_stream_reset(struct rs_http_stream *s)
 
 bool rs_http_stream_downstream_over_limit(struct rs_http_stream *s)
 {
-    return rs_conn_over_limit(&s->conn->down);
+    bool over = rs_conn_over_limit(&s->conn->down);
+    s->saw_over_limit |= over;
+    return over;
+}
+
+void hcm_stream_downstream_drained(struct rs_http_stream *s)
+{
+    if (!s->saw_over_limit || s->reset || s->finishing)
+        return;
+    s->saw_over_limit = false;
+    const struct hcm_shared *sh = s->conn->sh;
+    for (size_t i = 0; i < s->n && !s->reset && !s->finishing; i++)
+        if (sh->drained_cbs[i] != NULL)
+            sh->drained_cbs[i](s->filters[i]);
 }
 
 void rs_http_stream_pause_downstream_reads(struct rs_http_stream *s, bool paused)

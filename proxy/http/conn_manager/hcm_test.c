@@ -65,6 +65,42 @@ static void echo_reply(struct echo *e)
     rs_buffer_clear(&b);
 }
 
+/* x-big: a 2 x 100 kB response whose second half waits until the downstream drains. */
+#define BIG_HALF 100000
+static int drained_calls;
+
+static void big_send(struct echo *e, bool end)
+{
+    struct rs_buffer b;
+    rs_buffer_init(&b, e->loop);
+    char *block = malloc(BIG_HALF);
+    memset(block, 'x', BIG_HALF);
+    rs_buffer_add_owned(&b, (uint8_t *)block, BIG_HALF);
+    rs_http_stream_encode_data(e->base.stream, &e->base, &b, end);
+    rs_buffer_clear(&b);
+}
+
+static void big_start(struct echo *e)
+{
+    struct rs_header_map *h = rs_header_map_new();
+    rs_header_map_add(h, ":status", 7, "200", 3);
+    rs_header_map_add(h, "content-length", 14, "200000", 6);
+    rs_http_stream_encode_headers(e->base.stream, &e->base, h, false);
+    big_send(e, false);
+    assert_true(rs_http_stream_downstream_over_limit(e->base.stream));
+    e->chunked = true; /* marks "second half pending" */
+}
+
+static void echo_drained(struct rs_http_filter *f)
+{
+    struct echo *e = (struct echo *)f;
+    drained_calls++;
+    if (e->chunked) {
+        e->chunked = false;
+        big_send(e, true);
+    }
+}
+
 static void echo_resume(struct rs_loop *loop, struct rs_timer *t)
 {
     (void)loop;
@@ -95,6 +131,10 @@ static enum rs_filter_status echo_headers(struct rs_http_filter *f, struct rs_he
         size_t n = strlen(e->line);
         snprintf(e->line + n, sizeof e->line - n, " %s=%.*s", name, v ? (int)v->len : 1,
                  v ? v->p : "-");
+    }
+    if (rs_header_map_gets(h, "x-big") != NULL) {
+        big_start(e);
+        return RS_FILTER_STOP;
     }
     if (rs_header_map_gets(h, "x-hang") != NULL)
         return RS_FILTER_STOP; /* never answers: the stream timeouts must */
@@ -319,6 +359,7 @@ static struct env *env_new(const char *extra)
         {.name = "test.echo", .create = echo_create},
     };
     assert_int_equal(rs_hcm_network_filter(cfg, f, 2, &e->nf), 0);
+    rs_hcm_set_downstream_drained_cb(&e->nf, 1, echo_drained);
     return e;
 }
 
@@ -777,6 +818,29 @@ static void response_held_and_resumed(void **state)
     env_free(e);
 }
 
+static void downstream_drained_resumes_filter(void **state)
+{
+    (void)state;
+    struct env *e = env_new("");
+    e->l.buffer_limit = 16384;
+    int fd = connect_client(e);
+    send_all(fd, "GET /big HTTP/1.1\r\nHost: h\r\nx-big: 1\r\n\r\n");
+    drained_calls = 0;
+    size_t total = 0;
+    char buf[65536];
+    for (int i = 0; i < 2000 && total < 200000 + 100; i++) {
+        rs_loop_run_once(e->loop, 1);
+        ssize_t n;
+        while ((n = recv(fd, buf, sizeof buf, 0)) > 0)
+            total += (size_t)n;
+    }
+    assert_true(total > 200000);
+    assert_true(drained_calls >= 1);
+    assert_int_equal(counter(e, "http.t.downstream_rq_completed"), 1);
+    close(fd);
+    env_free(e);
+}
+
 static void upgrade_refused(void **state)
 {
     (void)state;
@@ -860,6 +924,7 @@ int main(void)
         cmocka_unit_test(stream_timeouts),
         cmocka_unit_test(request_id_generated_or_kept),
         cmocka_unit_test(response_held_and_resumed),
+        cmocka_unit_test(downstream_drained_resumes_filter),
         cmocka_unit_test(upgrade_refused),
         cmocka_unit_test(forwarded_headers),
         cmocka_unit_test(drain_closes_after_response),
