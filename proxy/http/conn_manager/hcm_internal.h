@@ -137,6 +137,10 @@ void hcm_conn_stream_done(struct hcm_conn *c);
 void hcm_conn_reply_and_close(struct hcm_conn *c, int status, const char *body, const char *details,
                               uint64_t flags);
 
+/* hcm_request_body.c: decodes body bytes from c->in into the stream. 1: progress, call again;
+ * 0: need more bytes; -1: stop (body done, or the connection is ending). */
+int hcm_conn_decode_body(struct hcm_conn *c);
+
 /* hcm_request_headers.c: Envoy's request header edits; true for an edge request. */
 bool hcm_mutate_request_headers(struct hcm_conn *c, struct rs_header_map *m);
 
