@@ -9,12 +9,17 @@
 #include "envoy/extensions/filters/listener/original_dst/v3/original_dst.pb-c.h"
 #include "envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.pb-c.h"
 #include "proxy/config/address_config.h"
+#include "proxy/http/conn_manager/hcm.h"
+#include "proxy/http/conn_manager/hcm_config.h"
+#include "proxy/http/filters/router.h"
 #include "proxy/net/listener.h"
 #include "proxy/tcp/tcp_proxy.h"
 #include "proxy/upstream/cluster.h"
 
 #define TCP_PROXY_NAME "envoy.filters.network.tcp_proxy"
 #define TCP_PROXY_TYPE "envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy"
+#define HCM_NAME "envoy.filters.network.http_connection_manager"
+#define HCM_TYPE "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager"
 #define ORIGINAL_DST_NAME "envoy.filters.listener.original_dst"
 #define ORIGINAL_DST_TYPE "envoy.extensions.filters.listener.original_dst.v3.OriginalDst"
 #define DEFAULT_BUFFER_LIMIT (1024u * 1024u)
@@ -31,6 +36,68 @@ static struct rs_cluster *lookup_cluster(void *ctx, const char *name)
     return c ? rs_cluster_ref(c) : NULL;
 }
 
+static bool cluster_exists(void *ctx, const char *name)
+{
+    return rs_config_find_cluster(ctx, name) != NULL;
+}
+
+/* Borrowed: the cluster manager lives as long as the config snapshot the router belongs to. */
+static struct rs_cluster *router_cluster(void *ctx, const char *name)
+{
+    return rs_config_find_cluster(ctx, name);
+}
+
+/* The HTTP connection manager with its only HTTP filter so far, the router (hcm_config refuses
+ * any other filter by name). */
+static int build_hcm(const Google__Protobuf__Any *any, const char *path, struct rs_config *cfg,
+                     const struct rs_config_env *env, struct rs_network_filter *out, char *err,
+                     size_t err_len)
+{
+    Envoy__Extensions__Filters__Network__HttpConnectionManager__V3__HttpConnectionManager *pb =
+        envoy__extensions__filters__network__http_connection_manager__v3__http_connection_manager__unpack(
+            NULL, any->value.len, any->value.data);
+    if (pb == NULL) {
+        snprintf(err, err_len, "%s: cannot decode %s", path, HCM_TYPE);
+        return -1;
+    }
+    struct rs_hcm_env henv = {
+        .stats = env->stats,
+        .access_log_writer = env->access_log_writer,
+        .cluster_exists = cluster_exists,
+        .cluster_ctx = cfg,
+    };
+    struct rs_hcm_config *hcm = rs_hcm_config_new(pb, path, &henv, err, err_len);
+    envoy__extensions__filters__network__http_connection_manager__v3__http_connection_manager__free_unpacked(
+        pb, NULL);
+    if (hcm == NULL)
+        return -1;
+    struct rs_router_options ropt = {
+        .suppress_envoy_headers = hcm->router.suppress_envoy_headers,
+        .dynamic_stats = hcm->router.dynamic_stats,
+    };
+    struct rs_router_env renv = {
+        .lookup = router_cluster,
+        .lookup_ctx = cfg,
+        .stats = env->stats,
+        .n_workers = env->n_workers,
+        .routes = hcm->routes,
+    };
+    struct rs_http_filter_factory router;
+    if (rs_router_factory_init(&router, &ropt, &renv) < 0) {
+        rs_hcm_config_free(hcm);
+        snprintf(err, err_len, "out of memory");
+        return -1;
+    }
+    if (rs_hcm_network_filter(hcm, &router, 1, out) < 0) {
+        router.free_config(router.config);
+        rs_hcm_config_free(hcm);
+        snprintf(err, err_len, "out of memory");
+        return -1;
+    }
+    rs_hcm_set_downstream_drained_cb(out, 0, rs_router_on_downstream_drained);
+    return 0;
+}
+
 static int build_network_filter(const Envoy__Config__Listener__V3__Filter *pb, const char *path,
                                 struct rs_config *cfg, const struct rs_config_env *env,
                                 struct rs_network_filter *out, char *err, size_t err_len)
@@ -40,10 +107,15 @@ static int build_network_filter(const Envoy__Config__Listener__V3__Filter *pb, c
         return -1;
     }
     const char *type = type_name_of(pb->typed_config);
+    if (strcmp(type, HCM_TYPE) == 0) {
+        char sub[512];
+        snprintf(sub, sizeof sub, "%s.typed_config", path);
+        return build_hcm(pb->typed_config, sub, cfg, env, out, err, err_len);
+    }
     if (strcmp(type, TCP_PROXY_TYPE) != 0) {
         snprintf(err, err_len,
-                 "%s: network filter '%s' (%s) is not supported by ringside; supported: %s", path,
-                 pb->name, type, TCP_PROXY_NAME);
+                 "%s: network filter '%s' (%s) is not supported by ringside; supported: %s, %s",
+                 path, pb->name, type, TCP_PROXY_NAME, HCM_NAME);
         return -1;
     }
     Envoy__Extensions__Filters__Network__TcpProxy__V3__TcpProxy *tp =
@@ -116,8 +188,9 @@ static int build_chain(const Envoy__Config__Listener__V3__FilterChain *pb, const
     }
     if (pb->n_filters != 1) {
         snprintf(err, err_len,
-                 "%s.filters: exactly one network filter (%s) is supported by ringside, got %zu",
-                 path, TCP_PROXY_NAME, pb->n_filters);
+                 "%s.filters: exactly one network filter (%s or %s) is supported by ringside, "
+                 "got %zu",
+                 path, TCP_PROXY_NAME, HCM_NAME, pb->n_filters);
         return -1;
     }
     snprintf(sub, sizeof sub, "%s.filters[0]", path);

@@ -74,6 +74,9 @@ struct rs_http_filter_factory {
     void (*free_config)(void *config);
     /* A new instance for one stream, or NULL on allocation failure (the stream gets a 503). */
     struct rs_http_filter *(*create)(void *config, struct rs_http_stream *stream);
+    /* Optional: worker `worker_id` is stopping (its last stream has ended, its loop still runs):
+     * give up what the factory keeps per worker (the router's upstream pools). */
+    void (*on_worker_stop)(void *config, unsigned worker_id);
 };
 
 /* ---- what a filter may ask of its stream ---- */

@@ -33,6 +33,9 @@ struct rs_network_filter {
     void *config; /* owned: freed with free_config */
     void (*free_config)(void *config);
     void (*on_accept)(struct rs_worker *w, void *config, const struct rs_accepted *a);
+    /* Optional: the worker is stopping (no connection left, loop still running): release what
+     * the filter keeps per worker, on that worker's thread. */
+    void (*on_worker_stop)(struct rs_worker *w, void *config);
 };
 
 struct rs_filter_chain {

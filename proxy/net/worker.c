@@ -203,6 +203,23 @@ static void signal_ready(struct rs_worker *w, int state)
     pthread_mutex_unlock(&w->ready_lock);
 }
 
+static void release_chain(struct rs_worker *w, const struct rs_filter_chain *c)
+{
+    if (c != NULL && c->filter.on_worker_stop != NULL)
+        c->filter.on_worker_stop(w, c->filter.config);
+}
+
+/* Filters keep per-worker state (upstream pools): released on this thread before the loop goes. */
+static void release_filters(struct rs_worker *w)
+{
+    for (unsigned i = 0; i < w->n_listeners; i++) {
+        const struct rs_listener *l = w->listeners[i];
+        for (unsigned j = 0; j < l->n_chains; j++)
+            release_chain(w, &l->chains[j]);
+        release_chain(w, l->default_chain);
+    }
+}
+
 static void *worker_main(void *arg)
 {
     struct rs_worker *w = arg;
@@ -242,6 +259,10 @@ static void *worker_main(void *arg)
     /* Let cancelled operations complete before the loop goes away. */
     for (int i = 0; i < 50 && rs_loop_run_once(w->loop, 10) == 0 && w->n_active > 0; i++)
         ;
+    release_filters(w);
+    /* Closing pooled upstream connections takes a few turns (cancel, then close). */
+    for (int i = 0; i < 20; i++)
+        rs_loop_run_once(w->loop, 2);
     free(w->wl);
     w->wl = NULL;
     rs_loop_free(w->loop);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "proxy/http/conn_manager/hcm_internal.h"
+#include "proxy/net/worker.h"
 
 static void free_shared(void *config)
 {
@@ -17,6 +18,14 @@ static void free_shared(void *config)
     free(sh->drained_cbs);
     rs_hcm_config_free(sh->cfg);
     free(sh);
+}
+
+static void on_worker_stop(struct rs_worker *w, void *config)
+{
+    struct hcm_shared *sh = config;
+    for (size_t i = 0; i < sh->n_factories; i++)
+        if (sh->factories[i].on_worker_stop)
+            sh->factories[i].on_worker_stop(sh->factories[i].config, w->id);
 }
 
 static void on_accept(struct rs_worker *w, void *config, const struct rs_accepted *a)
@@ -47,6 +56,7 @@ int rs_hcm_network_filter(struct rs_hcm_config *cfg, const struct rs_http_filter
         .config = sh,
         .free_config = free_shared,
         .on_accept = on_accept,
+        .on_worker_stop = on_worker_stop,
     };
     return 0;
 }

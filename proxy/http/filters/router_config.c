@@ -206,5 +206,6 @@ int rs_router_factory_init(struct rs_http_filter_factory *out, const struct rs_r
     out->config = cfg;
     out->free_config = router_free_config;
     out->create = rs_router_filter_create;
+    out->on_worker_stop = rs_router_worker_release;
     return 0;
 }
