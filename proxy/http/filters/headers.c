@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proxy/core/decimal.h"
 #include "proxy/core/strbuf.h"
 #include "proxy/http/access_log/formatter.h"
 #include "proxy/http/filters/router_internal.h"
@@ -163,9 +164,9 @@ int rs_router_build_request_head(struct rs_router_filter *rf, struct rs_header_m
         uint64_t t =
             rs_retry_expected_timeout_ms(rf->timeouts, rs_loop_now_ms(rf->loop) - rf->start_ms);
         if (t > 0) {
-            char v[24];
-            int n = snprintf(v, sizeof v, "%" PRIu64, t);
-            rs_header_map_set(h, "x-envoy-expected-rq-timeout-ms", 30, v, (size_t)n);
+            char v[RS_DECIMAL_MAX];
+            size_t n = rs_decimal(v, t);
+            rs_header_map_set(h, "x-envoy-expected-rq-timeout-ms", 30, v, n);
         }
     }
 

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proxy/core/decimal.h"
 #include "proxy/http/access_log/stream_info.h"
 #include "proxy/http/filters/router_internal.h"
 #include "proxy/http/local_reply/local_reply.h"
@@ -140,9 +141,9 @@ static struct rs_header_map *response_map(struct rs_router_filter *rf, const str
     struct rs_header_map *h = rs_header_map_new();
     if (h == NULL)
         return NULL;
-    char v[24];
-    int n = snprintf(v, sizeof v, "%d", hd->status_code);
-    rs_header_map_add(h, ":status", 7, v, (size_t)n);
+    char v[RS_DECIMAL_MAX];
+    size_t n = rs_decimal(v, (uint64_t)hd->status_code);
+    rs_header_map_add(h, ":status", 7, v, n);
     for (size_t i = 0; i < hd->num_headers; i++) {
         const struct rs_h1_header *e = &hd->headers[i];
         if (e->hop_by_hop)
@@ -150,8 +151,8 @@ static struct rs_header_map *response_map(struct rs_router_filter *rf, const str
         rs_header_map_add(h, e->name.p, e->name.len, e->value.p, e->value.len);
     }
     if (!rf->cfg->opt.suppress_envoy_headers) {
-        n = snprintf(v, sizeof v, "%" PRIu64, rs_loop_now_ms(rf->loop) - rf->sent_ms);
-        rs_header_map_set(h, "x-envoy-upstream-service-time", 29, v, (size_t)n);
+        n = rs_decimal(v, rs_loop_now_ms(rf->loop) - rf->sent_ms);
+        rs_header_map_set(h, "x-envoy-upstream-service-time", 29, v, n);
     }
     rs_router_apply_response_ops(rf, h);
     return h;

@@ -136,8 +136,20 @@ int rs_h1_serialize_response_head(struct rs_h1_buf *out, int version_minor, int 
         return -ENOMEM;
     if (reserve(out, line + fields + 2) != 0)
         return -ENOMEM;
-    char start[14];
-    snprintf(start, sizeof(start), "HTTP/1.%d %03d ", version_minor, status);
+    /* "HTTP/1.x NNN " by hand: once per response, and the status is already range-checked. */
+    char start[13] = {'H',
+                      'T',
+                      'T',
+                      'P',
+                      '/',
+                      '1',
+                      '.',
+                      (char)('0' + (version_minor ? 1 : 0)),
+                      ' ',
+                      (char)('0' + status / 100 % 10),
+                      (char)('0' + status / 10 % 10),
+                      (char)('0' + status % 10),
+                      ' '};
     put(out, start, 13);
     put(out, reason.p, reason.len);
     put(out, "\r\n", 2);
