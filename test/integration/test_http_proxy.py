@@ -148,3 +148,28 @@ def test_upstream_timeout_and_dead_upstream(start_proxy, http_backend):
     assert status == 503
     p.wait_stat("cluster.slow.upstream_rq_timeout", 1)
     p.wait_stat("cluster.dead.upstream_cx_connect_fail", 1)
+
+
+def _raw(port, data):
+    """Sends data and reads until the proxy closes the connection."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        s.sendall(data)
+        chunks = []
+        while True:
+            b = s.recv(65536)
+            if not b:
+                return b"".join(chunks)
+            chunks.append(b)
+
+
+def test_http10_refused_by_default_and_accepted_when_configured(start_proxy, http_backend):
+    be = http_backend(name="origin")
+    route = [{"match": {"prefix": "/"}, "route": {"cluster": "origin"}}]
+    p, port = start(start_proxy, route, [ringside.cluster("origin", [be.addr])])
+    assert _raw(port, b"GET / HTTP/1.0\r\nHost: a\r\n\r\n").startswith(b"HTTP/1.1 426")
+    p2, port2 = start(start_proxy, route, [ringside.cluster("origin", [be.addr])],
+                      http_protocol_options={"accept_http_10": True, "default_host_for_http_10": "legacy.local"})
+    reply = _raw(port2, b"GET /old HTTP/1.0\r\n\r\n")  # no Host: the default one is used, then close
+    assert reply.startswith(b"HTTP/1.1 200"), reply[:80]
+    names = {k.lower(): v for k, v in json.loads(reply.partition(b"\r\n\r\n")[2])["headers"]}
+    assert names["host"] == "legacy.local"

@@ -29,6 +29,7 @@ static const char *const supported_fields[] = {
     "request_timeout",
     "request_headers_timeout",
     "common_http_protocol_options",
+    "http_protocol_options",
     "max_request_headers_kb",
     "use_remote_address",
     "xff_num_trusted_hops",
@@ -46,6 +47,7 @@ void rs_hcm_config_free(struct rs_hcm_config *cfg)
     rs_access_log_list_free(cfg->access_logs);
     free(cfg->stat_prefix);
     free(cfg->server_name);
+    free(cfg->default_host_for_http_10);
     free(cfg);
 }
 
@@ -197,6 +199,26 @@ static int parse_protocol_options(struct rs_hcm_config *cfg, const hcm_pb *pb, c
     return 0;
 }
 
+static int parse_http1_options(struct rs_hcm_config *cfg, const hcm_pb *pb, const char *path,
+                               char *err, size_t err_len)
+{
+    const Envoy__Config__Core__V3__Http1ProtocolOptions *o = pb->http_protocol_options;
+    if (o == NULL)
+        return 0;
+    char sub[512];
+    snprintf(sub, sizeof sub, "%s.http_protocol_options", path);
+    static const char *const fields[] = {"accept_http_10", "default_host_for_http_10", NULL};
+    if (!rs_pb_check_supported(&o->base, fields, sub, err, err_len))
+        return -1;
+    cfg->accept_http_10 = o->accept_http_10;
+    if (o->default_host_for_http_10 && o->default_host_for_http_10[0]) {
+        cfg->default_host_for_http_10 = strdup(o->default_host_for_http_10);
+        if (cfg->default_host_for_http_10 == NULL)
+            return -1;
+    }
+    return 0;
+}
+
 static int check_clusters(const struct rs_hcm_config *cfg, const struct rs_hcm_env *env, char *err,
                           size_t err_len)
 {
@@ -276,6 +298,7 @@ struct rs_hcm_config *rs_hcm_config_new(const hcm_pb *pb, const char *path,
         goto fail;
     if (parse_limits(cfg, pb, path, err, err_len) < 0 ||
         parse_protocol_options(cfg, pb, path, err, err_len) < 0 ||
+        parse_http1_options(cfg, pb, path, err, err_len) < 0 ||
         parse_upgrades(cfg, pb, path, err, err_len) < 0 ||
         parse_filters(cfg, pb, path, err, err_len) < 0)
         goto fail;

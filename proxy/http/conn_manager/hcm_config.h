@@ -59,6 +59,8 @@ struct rs_hcm_config {
     uint64_t idle_timeout_ms;            /* common_http_protocol_options.idle_timeout: 1 h */
     uint32_t max_request_headers_kb;     /* 60 */
     uint32_t max_headers_count;          /* 100 */
+    bool accept_http_10;                 /* http_protocol_options.accept_http_10 */
+    char *default_host_for_http_10;      /* NULL: an HTTP/1.0 request needs its own Host */
     bool use_remote_address;
     uint32_t xff_num_trusted_hops;
     bool generate_request_id; /* true */

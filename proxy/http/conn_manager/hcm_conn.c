@@ -344,12 +344,11 @@ static int parse_head(struct hcm_conn *c)
 
     c->http10 = head.version_minor == 0;
     struct rs_h1_error refused = {0};
-    if (c->http10) {
-        /* Http1ProtocolOptions.accept_http_10 is not configurable yet and Envoy's default is
-         * false: HTTP/1.0 gets 426 from the codec. The HTTP/1.0 framing paths below stay for when
-         * it is. */
+    bool has_host = rs_h1_head_find(&head, "host", 4) >= 0;
+    if (c->http10 && !c->cfg->accept_http_10) {
+        /* Envoy's default (Http1ProtocolOptions.accept_http_10 false). */
         refused = (struct rs_h1_error){426, "low_version"};
-    } else if (rs_h1_head_find(&head, "host", 4) < 0) {
+    } else if (!has_host && !(c->http10 && c->cfg->default_host_for_http_10)) {
         refused = (struct rs_h1_error){400, "missing_host_header"};
     }
     if (refused.status != 0) {
@@ -370,6 +369,10 @@ static int parse_head(struct hcm_conn *c)
     c->keep_alive = head.keep_alive;
     c->http10 = head.version_minor == 0;
     struct rs_header_map *m = request_map(&head);
+    if (m != NULL && c->http10 && !has_host) {
+        const char *dflt = c->cfg->default_host_for_http_10;
+        rs_header_map_set(m, ":authority", 10, dflt, strlen(dflt));
+    }
     enum rs_h1_body_kind kind = rs_h1_request_body_kind(&head);
     bool is_head = head.method.len == 4 && memcmp(head.method.p, "HEAD", 4) == 0;
     bool expect = head.expect_100_continue;
