@@ -173,3 +173,35 @@ def test_http10_refused_by_default_and_accepted_when_configured(start_proxy, htt
     assert reply.startswith(b"HTTP/1.1 200"), reply[:80]
     names = {k.lower(): v for k, v in json.loads(reply.partition(b"\r\n\r\n")[2])["headers"]}
     assert names["host"] == "legacy.local"
+
+
+def test_canary_split_and_rewrites(start_proxy, http_backend):
+    stable, canary = http_backend(name="stable"), http_backend(name="canary")
+    routes = [{
+        "match": {"prefix": "/api/"},
+        "request_headers_to_add": [{"header": {"key": "x-route", "value": "api"}}],
+        "response_headers_to_add": [{"header": {"key": "x-served-by", "value": "ringside"}}],
+        "route": {
+            "prefix_rewrite": "/v2/",
+            "host_rewrite_literal": "internal.svc",
+            "weighted_clusters": {"clusters": [{"name": "stable", "weight": 90}, {"name": "canary", "weight": 10}]},
+        },
+    }]
+    p, port = start(start_proxy, routes, [ringside.cluster("stable", [stable.addr]),
+                                           ringside.cluster("canary", [canary.addr])])
+    status, headers, body = curl(f"http://127.0.0.1:{port}/api/items")
+    assert status == 200 and headers.get("x-served-by") == "ringside"
+    echoed = json.loads(body)
+    names = {k.lower(): v for k, v in echoed["headers"]}
+    assert echoed["target"] == "/v2/items"
+    assert names["host"] == "internal.svc" and names["x-route"] == "api"
+    # 2,000 requests over keep-alive (one curl, many URLs): the split must be near 90/10.
+    urls = [f"http://127.0.0.1:{port}/api/n{i}" for i in range(1999)]
+    cp = subprocess.run(["curl", "-s", "-o", "/dev/null", "--max-time", "60", *urls],
+                        capture_output=True, timeout=90)
+    assert cp.returncode == 0
+    n_canary = len(canary.requests)
+    n_total = len(stable.requests) + n_canary
+    assert n_total == 2000
+    # Expected 200; the binomial sd at n=2000, p=0.1 is ~13.4: 140..260 is > 4 sd either side.
+    assert 140 <= n_canary <= 260, f"canary got {n_canary} of {n_total}"
