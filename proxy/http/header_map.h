@@ -32,11 +32,11 @@ struct rs_header_map *rs_header_map_clone(const struct rs_header_map *m);
 
 /* Appends name: value (name is lower-cased on copy; pseudo-headers go before regular ones).
  * Returns 0, or -1 on allocation failure. */
-int rs_header_map_add(struct rs_header_map *m, const char *name, size_t name_len,
-                      const char *value, size_t value_len);
+int rs_header_map_add(struct rs_header_map *m, const char *name, size_t name_len, const char *value,
+                      size_t value_len);
 /* Replaces every entry of name by one with value (adds it if absent). */
-int rs_header_map_set(struct rs_header_map *m, const char *name, size_t name_len,
-                      const char *value, size_t value_len);
+int rs_header_map_set(struct rs_header_map *m, const char *name, size_t name_len, const char *value,
+                      size_t value_len);
 /* Removes every entry of name; returns how many were removed. */
 size_t rs_header_map_remove(struct rs_header_map *m, const char *name, size_t name_len);
 

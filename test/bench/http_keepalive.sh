@@ -24,7 +24,6 @@
 set -uo pipefail
 
 cd "$(dirname "$0")/../.." || exit 2
-PY=/usr/bin/python3
 RUN_SECONDS=${BENCH_SECONDS:-5}
 ROUNDS=${BENCH_ROUNDS:-3}
 CONNS=${BENCH_CONNS:-32}
@@ -33,65 +32,12 @@ BAZEL_OUTPUT_BASE=${BENCH_BAZEL_OUTPUT_BASE:-/tmp/bazel-httpbench}
 SIZES="small large"
 WORK=$(mktemp -d /tmp/ringside-httpbench.XXXXXX)
 RESULTS=$WORK/results.tsv
-TICK=$(getconf CLK_TCK)
 declare -A PIDS=()
 declare -A FRONT=()
-BG_PIDS=()
 
-log() { echo "[bench] $*" >&2; }
-
-cleanup() {
-  for pid in "${BG_PIDS[@]}"; do
-    kill "$pid" 2>/dev/null || true
-  done
-  sleep 0.3
-  for pid in "${BG_PIDS[@]}"; do
-    kill -9 "$pid" 2>/dev/null || true
-  done
-}
-trap cleanup EXIT
-
-for tool in wrk haproxy nginx curl; do
-  command -v "$tool" >/dev/null 2>&1 || { log "$tool is missing: run ./install-deps.sh"; exit 1; }
-done
-
-free_port() {
-  "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-wait_port() {
-  for _ in $(seq 100); do
-    if (echo >"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
-    sleep 0.1
-  done
-  return 1
-}
-
-# All pids of a proxy: the process and its children (nginx's master and worker).
-proc_pids() {
-  echo "$1"
-  pgrep -P "$1" 2>/dev/null || true
-}
-
-# CPU seconds (utime+stime) of a proxy's processes, as a decimal.
-cpu_seconds() {
-  local total=0 pid t
-  for pid in $(proc_pids "$1"); do
-    # Fields after the ")" of the command name: utime is the 12th, stime the 13th.
-    t=$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | awk '{print $12 + $13}')
-    total=$((total + ${t:-0}))
-  done
-  awk -v t="$total" -v hz="$TICK" 'BEGIN { printf "%.3f", t / hz }'
-}
-
-peak_rss_kib() {
-  local total=0 pid v
-  for pid in $(proc_pids "$1"); do
-    v=$(awk '/^VmHWM:/ {print $2}' "/proc/$pid/status" 2>/dev/null)
-    total=$((total + ${v:-0}))
-  done
-  echo "$total"
-}
+# shellcheck source=test/bench/lib.sh
+. test/bench/lib.sh
+require_tools wrk haproxy nginx curl
 
 # nginx's temp paths default to absolute system directories: keep them under the instance's prefix.
 nginx_temp_paths() {

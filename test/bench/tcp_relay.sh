@@ -19,7 +19,6 @@
 set -uo pipefail
 
 cd "$(dirname "$0")/../.." || exit 2
-PY=/usr/bin/python3
 SECONDS_PER_DIR=${BENCH_SECONDS:-4}
 CONN_SECONDS=${BENCH_CONN_SECONDS:-3}
 ROUNDS=${BENCH_ROUNDS:-3}
@@ -27,67 +26,13 @@ CONNS=${BENCH_CONNS:-16}
 ONLY=${BENCH_ONLY:-ringside haproxy nginx}
 WORK=$(mktemp -d /tmp/ringside-bench.XXXXXX)
 RESULTS=$WORK/results.tsv
-TICK=$(getconf CLK_TCK)
 declare -A PIDS=()
 declare -A FRONT_IPERF=()
 declare -A FRONT_HTTP=()
-BG_PIDS=()
 
-log() { echo "[bench] $*" >&2; }
-
-cleanup() {
-  for pid in "${BG_PIDS[@]}"; do
-    kill "$pid" 2>/dev/null || true
-  done
-  sleep 0.3
-  for pid in "${BG_PIDS[@]}"; do
-    kill -9 "$pid" 2>/dev/null || true
-  done
-}
-trap cleanup EXIT
-
-for tool in iperf3 wrk haproxy nginx jq; do
-  command -v "$tool" >/dev/null 2>&1 || { log "$tool is missing: run ./install-deps.sh"; exit 1; }
-done
-
-free_port() {
-  "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-wait_port() {
-
-  for _ in $(seq 100); do
-    if (echo >"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
-    sleep 0.1
-  done
-  return 1
-}
-
-# All pids of a proxy: the process and its children (nginx's master and worker).
-proc_pids() {
-  echo "$1"
-  pgrep -P "$1" 2>/dev/null || true
-}
-
-# CPU seconds (utime+stime) of a proxy's processes, as a decimal.
-cpu_seconds() {
-  local total=0 pid t
-  for pid in $(proc_pids "$1"); do
-    # Fields after the ")" of the command name: utime is the 12th, stime the 13th.
-    t=$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | awk '{print $12 + $13}')
-    total=$((total + ${t:-0}))
-  done
-  awk -v t="$total" -v hz="$TICK" 'BEGIN { printf "%.3f", t / hz }'
-}
-
-peak_rss_kib() {
-  local total=0 pid v
-  for pid in $(proc_pids "$1"); do
-    v=$(awk '/^VmHWM:/ {print $2}' "/proc/$pid/status" 2>/dev/null)
-    total=$((total + ${v:-0}))
-  done
-  echo "$total"
-}
+# shellcheck source=test/bench/lib.sh
+. test/bench/lib.sh
+require_tools iperf3 wrk haproxy nginx jq
 
 IPERF_PORT=$(free_port)
 HTTP_PORT=$(free_port)
