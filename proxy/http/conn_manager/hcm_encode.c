@@ -14,16 +14,18 @@
 
 #define HCM_MAX_RESPONSE_HEADERS 256
 
-static void add_date(struct rs_header_map *h)
+static void add_date(struct hcm_conn *c, struct rs_header_map *h)
 {
     if (rs_header_map_gets(h, "date") != NULL)
         return;
-    char buf[64];
     time_t now = time(NULL);
-    struct tm tm;
-    gmtime_r(&now, &tm);
-    size_t n = strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-    rs_header_map_set(h, "date", 4, buf, n);
+    if (now != c->date_sec || c->date_len == 0) {
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        c->date_len = strftime(c->date, sizeof c->date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+        c->date_sec = now;
+    }
+    rs_header_map_set(h, "date", 4, c->date, c->date_len);
 }
 
 static void send_bytes(struct hcm_conn *c, struct rs_buffer *b)
@@ -101,7 +103,7 @@ void hcm_encode_headers(struct rs_http_stream *s, struct rs_header_map *h, bool 
     rs_header_map_remove(h, "transfer-encoding", 17);
     rs_header_map_remove(h, "keep-alive", 10);
     rs_header_map_remove(h, "proxy-connection", 16);
-    add_date(h);
+    add_date(c, h);
     if (c->cfg->server_name != NULL)
         rs_header_map_set(h, "server", 6, c->cfg->server_name, strlen(c->cfg->server_name));
 
@@ -184,7 +186,7 @@ void hcm_encode_direct_reply(struct hcm_conn *c, int status, const char *body, b
     struct rs_local_reply r;
     if (rs_local_reply_build((uint32_t)status, body, NULL, NULL, false, &r) != 0)
         return;
-    add_date(r.headers);
+    add_date(c, r.headers);
     if (c->cfg->server_name != NULL)
         rs_header_map_set(r.headers, "server", 6, c->cfg->server_name, strlen(c->cfg->server_name));
     if (r.body == NULL)

@@ -5,6 +5,7 @@
 #define RS_HTTP_CONN_MANAGER_HCM_INTERNAL_H
 
 #include <stdbool.h>
+#include <time.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -87,6 +88,11 @@ struct hcm_conn {
     const struct rs_hcm_config *cfg;
     const struct rs_listener *listener;
     struct rs_snapshot *snapshot; /* reference taken over from the accept: keeps cfg alive */
+    /* The `date` value of the current second: formatted once per second per connection, not per
+     * response (keep-alive connections answer many requests a second). */
+    time_t date_sec;
+    char date[32];
+    size_t date_len;
     struct rs_address peer, local;
     struct rs_conn down;
 
